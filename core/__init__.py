@@ -1,0 +1,1 @@
+"""RenewDay core: models, store and one service module per desk. Never imports streamlit."""

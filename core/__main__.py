@@ -1,0 +1,121 @@
+"""Command line for managers' scripts and our own checks: python -m core --help."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+
+from core import importer, migrate
+from core.errors import DeskError
+from core.events import create_event, find_event
+from core.i18n import t
+from core.store import get_engine, read_session, write_session
+
+
+def _event_id(engine, ref: str) -> int:
+    with read_session(engine) as s:
+        ev = find_event(s, ref)
+    if ev is None:
+        print(f"找不到活动“{ref}”（可用活动编号或完整名称）。", file=sys.stderr)
+        raise SystemExit(2)
+    return ev.id
+
+
+def cmd_migrate(args, engine) -> int:
+    migrate.upgrade(engine)
+    print(migrate.current_revision(engine))
+    return 0
+
+
+def cmd_new_event(args, engine) -> int:
+    try:
+        event_date = date.fromisoformat(args.date)
+    except ValueError:
+        print(f"日期“{args.date}”格式不正确，请写成 YYYY-MM-DD。", file=sys.stderr)
+        return 2
+    try:
+        with write_session(engine) as s:
+            ev = create_event(s, name=args.name, event_date=event_date, store_name=args.store or "")
+    except DeskError as e:
+        print(t(f"reason.{e.reason}", **e.info), file=sys.stderr)
+        return 2
+    print(ev.id)
+    return 0
+
+
+def cmd_import(args, engine) -> int:
+    event_id = _event_id(engine, args.event)
+    try:
+        plan = importer.plan_import(args.file)
+    except (importer.ImportFileError, OSError) as e:
+        msg = str(e) if isinstance(e, importer.ImportFileError) else f"无法打开文件“{args.file}”：{e.strerror}"
+        print(msg, file=sys.stderr)
+        return 2
+    if not plan.rows:
+        print(t("import.empty_file"), file=sys.stderr)
+        return 2
+
+    class DryRun(Exception):
+        pass
+
+    try:
+        with write_session(engine) as s:
+            report = importer.apply_import(s, event_id, plan)
+            if args.dry_run:
+                raise DryRun
+    except DryRun:
+        pass
+    print(json.dumps(report.as_dict(), ensure_ascii=False))
+    return 0
+
+
+def cmd_export(args, engine) -> int:
+    from core.invitations import export_invitations
+
+    n = export_invitations(engine, _event_id(engine, args.event), args.file)
+    print(f"{n} invitations -> {args.file}", file=sys.stderr)
+    return 0
+
+
+def cmd_demo(args, engine) -> int:
+    from core.demo import build_demo, store_is_empty
+
+    if args.if_empty and not store_is_empty(engine):
+        print("store not empty: demo not loaded", file=sys.stderr)
+        return 0
+    print(build_demo(engine, customers=args.customers))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m core", description="RenewDay 续保直销会现场系统 — command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="create or upgrade the store (DATABASE_URL)").set_defaults(fn=cmd_migrate)
+    p = sub.add_parser("new-event", help="create an event and print its id")
+    p.add_argument("--name", required=True)
+    p.add_argument("--date", required=True, help="YYYY-MM-DD")
+    p.add_argument("--store", default="")
+    p.set_defaults(fn=cmd_new_event)
+    p = sub.add_parser("import-guests", help="import a DMS customer list (.xlsx, .xls, .csv); prints a JSON report")
+    p.add_argument("file")
+    p.add_argument("--event", required=True, help="event id or exact name")
+    p.add_argument("--dry-run", action="store_true", help="report only, write nothing")
+    p.set_defaults(fn=cmd_import)
+    p = sub.add_parser("export-invitations", help="write the invitations with codes and SMS text to .xlsx")
+    p.add_argument("--event", required=True, help="event id or exact name")
+    p.add_argument("file")
+    p.set_defaults(fn=cmd_export)
+    p = sub.add_parser("demo", help="load the demo event and print its id")
+    p.add_argument("--if-empty", action="store_true", help="only when the store has no event")
+    p.add_argument("--customers", type=int, default=600)
+    p.set_defaults(fn=cmd_demo)
+    args = parser.parse_args(argv)
+    engine = get_engine()
+    if args.command != "migrate":
+        migrate.upgrade(engine)
+    return args.fn(args, engine)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

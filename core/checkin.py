@@ -1,0 +1,189 @@
+"""The check-in desk: scan, search, walk-ins, party size, undo, live counters."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from core import codes, lookup
+from core.audit import run_action
+from core.clock import now
+from core.errors import DeskError
+from core.models import CheckIn, Customer, Event, Invitation, Staff, Vehicle
+from core.store import read_session
+from core.validate import clean, normalize_phone, normalize_plate
+
+DOUBLE_SCAN = timedelta(seconds=1)
+WALK_IN_SOURCES = {"网络集客": "web", "自然到店": "natural", "转介绍": "natural"}
+
+
+def _resolve(session: Session, event_id: int, raw: str | None, invitation_id: int | None) -> Invitation:
+    if invitation_id is not None:
+        inv = session.get(Invitation, invitation_id)
+        if inv is None:
+            raise DeskError("unknown_code")
+    else:
+        code = codes.normalize_code(raw or "")
+        if not code:
+            raise DeskError("empty_input")
+        inv = lookup.invitation_by_code(session, code)
+        if inv is None:
+            raise DeskError("unknown_code", raw=(raw or "")[:40])
+    if inv.event_id != event_id:
+        raise DeskError("foreign_event", event=lookup.event_name(session, inv.event_id))
+    if inv.cancelled:
+        raise DeskError("cancelled")
+    return inv
+
+
+def check_in_locked(session: Session, inv: Invitation, *, desk: str, staff_id: int | None,
+                    party_size: int | None = None) -> tuple[CheckIn, bool]:
+    """Check the (locked) invitation in inside the caller's transaction. Returns (row, created)."""
+    row = session.execute(select(CheckIn).where(CheckIn.invitation_id == inv.id).with_for_update()).scalar_one_or_none()
+    if party_size is not None:
+        inv.party_size = party_size
+    if row is None:
+        row = CheckIn(invitation_id=inv.id, event_id=inv.event_id, desk=desk, staff_id=staff_id, at=now(),
+                      party_size=inv.party_size)
+        session.add(row)
+        session.flush()
+        return row, True
+    if row.undone_at is not None:  # undone earlier: the guest is back
+        row.undone_at, row.undone_by, row.undo_reason = None, None, ""
+        row.at, row.desk, row.staff_id, row.party_size = now(), desk, staff_id, inv.party_size
+        return row, True
+    return row, False
+
+
+def check_in(engine: Engine, *, event_id: int, desk: str, staff_id: int | None, raw: str | None = None,
+             invitation_id: int | None = None, nonce: str | None = None) -> dict:
+    """Check a guest in by scanned code or by the invitation picked from a search.
+
+    Returns the verdict (status 'welcome'); raises DeskError('already_checked_in', …) with the
+    first check-in's time and desk. The same guest at the same desk within a second (a double
+    Enter) gets the same welcome again, and nothing changes."""
+    def body(s: Session) -> dict:
+        inv = _resolve(s, event_id, raw, invitation_id)
+        inv = s.execute(select(Invitation).where(Invitation.id == inv.id).with_for_update()).scalar_one()
+        row, created = check_in_locked(s, inv, desk=desk, staff_id=staff_id)
+        card = lookup.guest_card(s, inv)
+        if not created:
+            if row.desk == desk and now() - row.at <= DOUBLE_SCAN:
+                return {**card, "status": "welcome", "repeat": True}
+            raise DeskError("already_checked_in", at=row.at.strftime("%H:%M:%S"), desk=row.desk, guest=card)
+        return {**card, "status": "welcome"}
+
+    return run_action(engine, "check_in", body, event_id=event_id, desk=desk, staff_id=staff_id,
+                      raw=raw or f"#{invitation_id}", nonce=nonce)
+
+
+def find(engine: Engine, *, event_id: int, raw: str) -> list[dict]:
+    with read_session(engine) as s:
+        return lookup.search(s, event_id, raw)
+
+
+def register_walk_in(engine: Engine, *, event_id: int, name: str, phone: str, plate: str = "",
+                     source: str = "自然到店", consent: bool = False, party_size: int = 1,
+                     desk: str, staff_id: int | None) -> dict:
+    """A guest without an invitation: registered, given a code and checked in at once."""
+    name_c, phone_n = clean(name), normalize_phone(phone)
+    plate_n = normalize_plate(plate) if clean(plate) else None
+
+    def body(s: Session) -> dict:
+        if not name_c:
+            raise DeskError("name_missing")
+        if "<" in name_c or ">" in name_c:
+            raise DeskError("name_invalid")
+        if phone_n is None:
+            raise DeskError("phone_invalid")
+        if clean(plate) and plate_n is None:
+            raise DeskError("plate_invalid")
+        if not 1 <= int(party_size) <= 10:
+            raise DeskError("party_size_invalid")
+        ts = now()
+        customer = s.execute(select(Customer).where(Customer.phone == phone_n)).scalars().first()
+        if customer is None:
+            customer = Customer(name=name_c, phone=phone_n, category=WALK_IN_SOURCES.get(source, "natural"),
+                                created_at=ts, updated_at=ts)
+            s.add(customer)
+            s.flush()
+        if consent and customer.marketing_consent_at is None:
+            customer.marketing_consent_at = ts
+        if plate_n and not s.execute(select(Vehicle.id).where(Vehicle.customer_id == customer.id,
+                                                               Vehicle.plate == plate_n)).first():
+            s.add(Vehicle(customer_id=customer.id, plate=plate_n))
+        inv = s.execute(select(Invitation).where(Invitation.event_id == event_id,
+                                                 Invitation.customer_id == customer.id)).scalar_one_or_none()
+        if inv is None:
+            inv = Invitation(event_id=event_id, customer_id=customer.id, group=WALK_IN_SOURCES.get(source, "natural"),
+                             code=codes.new_code(), source="walk_in", walk_in_source=source,
+                             party_size=int(party_size), created_at=ts)
+            s.add(inv)
+            s.flush()
+        row, created = check_in_locked(s, inv, desk=desk, staff_id=staff_id, party_size=int(party_size))
+        card = lookup.guest_card(s, inv)
+        if not created:
+            raise DeskError("already_checked_in", at=row.at.strftime("%H:%M:%S"), desk=row.desk, guest=card)
+        return {**card, "status": "welcome", "walk_in": True}
+
+    return run_action(engine, "walk_in", body, event_id=event_id, desk=desk, staff_id=staff_id,
+                      raw=f"{name_c} {phone_n or clean(phone)} {plate}")
+
+
+def set_party_size(engine: Engine, *, invitation_id: int, size: int, desk: str, staff_id: int | None) -> dict:
+    def body(s: Session) -> dict:
+        if not 1 <= int(size) <= 10:
+            raise DeskError("party_size_invalid")
+        inv = s.execute(select(Invitation).where(Invitation.id == invitation_id).with_for_update()).scalar_one_or_none()
+        if inv is None:
+            raise DeskError("unknown_code")
+        before = inv.party_size
+        inv.party_size = int(size)
+        row = s.execute(select(CheckIn).where(CheckIn.invitation_id == invitation_id)).scalar_one_or_none()
+        if row is not None:
+            row.party_size = int(size)
+        return {"invitation_id": invitation_id, "from": before, "to": int(size)}
+
+    return run_action(engine, "party_size", body, event_id=None, desk=desk, staff_id=staff_id, raw=str(size))
+
+
+def require_manager(s: Session, staff_id: int | None) -> Staff:
+    staff = s.get(Staff, staff_id) if staff_id else None
+    if staff is None or staff.role != "manager":
+        raise DeskError("not_manager")
+    return staff
+
+
+def undo_check_in(engine: Engine, *, invitation_id: int, reason: str, desk: str, staff_id: int | None) -> dict:
+    """A manager takes a check-in back (a wrong guest, a test scan). Marked, never deleted."""
+    def body(s: Session) -> dict:
+        require_manager(s, staff_id)
+        if not clean(reason):
+            raise DeskError("reason_missing")
+        row = s.execute(select(CheckIn).where(CheckIn.invitation_id == invitation_id).with_for_update()).scalar_one_or_none()
+        if row is None or row.undone_at is not None:
+            raise DeskError("not_checked_in")
+        row.undone_at, row.undone_by, row.undo_reason = now(), staff_id, clean(reason)[:200]
+        return {"invitation_id": invitation_id, "checked_in_at": row.at.isoformat(), "reason": row.undo_reason}
+
+    return run_action(engine, "undo_check_in", body, event_id=None, desk=desk, staff_id=staff_id, raw=reason)
+
+
+def counters(engine: Engine, event_id: int) -> dict:
+    """Arrived batches / confirmed / invited, for the desk's live counters."""
+    with read_session(engine) as s:
+        arrived = s.execute(select(func.count()).select_from(CheckIn).where(
+            CheckIn.event_id == event_id, CheckIn.undone_at.is_(None))).scalar_one()
+        people = s.execute(select(func.coalesce(func.sum(CheckIn.party_size), 0)).where(
+            CheckIn.event_id == event_id, CheckIn.undone_at.is_(None))).scalar_one()
+        invited = s.execute(select(func.count()).select_from(Invitation).where(
+            Invitation.event_id == event_id, Invitation.source == "import")).scalar_one()
+        confirmed = s.execute(select(func.count()).select_from(Invitation).where(
+            Invitation.event_id == event_id, Invitation.call_outcome == "confirmed")).scalar_one()
+        walk_ins = s.execute(select(func.count()).select_from(Invitation).where(
+            Invitation.event_id == event_id, Invitation.source == "walk_in")).scalar_one()
+        target = s.get(Event, event_id).target_arrivals
+    return {"arrived": arrived, "people": int(people), "confirmed": confirmed, "invited": invited,
+            "walk_ins": walk_ins, "target": target}

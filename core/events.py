@@ -1,0 +1,113 @@
+"""Events and staff: set-up before the day."""
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from core.clock import now
+from core.errors import DeskError
+from core.models import STAFF_ROLES, Event, Invitation, Staff
+from core.store import read_session, write_session
+
+
+def create_event(session: Session, *, name: str, event_date: date, store_name: str = "",
+                 target_arrivals: int = 0, target_renewals: int = 0, target_premium_fen: int = 0,
+                 is_demo: bool = False) -> Event:
+    name = name.strip()
+    if not name:
+        raise DeskError("event_name_missing")
+    if session.execute(select(Event.id).where(Event.name == name)).first():
+        raise DeskError("event_name_taken", name=name)
+    if min(target_arrivals, target_renewals, target_premium_fen) < 0:
+        raise DeskError("amount_negative")
+    ev = Event(name=name, event_date=event_date, store_name=store_name.strip(), target_arrivals=target_arrivals,
+               target_renewals=target_renewals, target_premium_fen=target_premium_fen, is_demo=is_demo,
+               created_at=now())
+    session.add(ev)
+    session.flush()
+    return ev
+
+
+def find_event(session: Session, ref: str | int) -> Event | None:
+    """By id or by exact name."""
+    ref = str(ref).strip()
+    if ref.isdigit():
+        ev = session.get(Event, int(ref))
+        if ev:
+            return ev
+    return session.execute(select(Event).where(Event.name == ref)).scalars().first()
+
+
+def list_events(engine: Engine) -> list[Event]:
+    with read_session(engine) as s:
+        return list(s.execute(select(Event).order_by(Event.event_date.desc(), Event.id.desc())).scalars())
+
+
+def update_targets(engine: Engine, event_id: int, *, target_arrivals: int, target_renewals: int,
+                   target_premium_fen: int, store_name: str | None = None) -> None:
+    if min(target_arrivals, target_renewals, target_premium_fen) < 0:
+        raise DeskError("amount_negative")
+    with write_session(engine) as s:
+        ev = s.get(Event, event_id)
+        ev.target_arrivals, ev.target_renewals, ev.target_premium_fen = target_arrivals, target_renewals, target_premium_fen
+        if store_name is not None:
+            ev.store_name = store_name.strip()
+
+
+def hash_pin(pin: str) -> str:
+    return hashlib.sha256(f"renewday:{pin}".encode()).hexdigest() if pin else ""
+
+
+def add_staff(session: Session, *, name: str, role: str = "advisor", team: str = "", pin: str = "") -> Staff:
+    name = name.strip()
+    if not name or "<" in name or ">" in name:
+        raise DeskError("staff_name_invalid")
+    if role not in STAFF_ROLES:
+        raise DeskError("staff_role_invalid", role=role)
+    if session.execute(select(Staff.id).where(Staff.name == name)).first():
+        raise DeskError("staff_name_taken", name=name)
+    staff = Staff(name=name, role=role, team=team.strip(), pin_hash=hash_pin(pin))
+    session.add(staff)
+    session.flush()
+    return staff
+
+
+def list_staff(engine: Engine, *, active_only: bool = True) -> list[Staff]:
+    with read_session(engine) as s:
+        q = select(Staff).order_by(Staff.role, Staff.name)
+        if active_only:
+            q = q.where(Staff.active)
+        return list(s.execute(q).scalars())
+
+
+def sign_in(engine: Engine, *, staff_id: int, pin: str) -> Staff:
+    with read_session(engine) as s:
+        staff = s.get(Staff, staff_id)
+    if staff is None or not staff.active:
+        raise DeskError("staff_unknown")
+    if staff.pin_hash and hash_pin(pin.strip()) != staff.pin_hash:
+        raise DeskError("pin_wrong")
+    return staff
+
+
+def reassign(engine: Engine, *, invitation_id: int, advisor_id: int, staff_id: int | None, desk: str = "") -> None:
+    from core.audit import audit
+
+    with write_session(engine) as s:
+        inv = s.get(Invitation, invitation_id)
+        if inv is None or s.get(Staff, advisor_id) is None:
+            raise DeskError("unknown_code")
+        audit(s, "reassign", event_id=inv.event_id, desk=desk, staff_id=staff_id,
+              detail={"invitation": invitation_id, "from": inv.advisor_id, "to": advisor_id})
+        inv.advisor_id = advisor_id
+
+
+def invitation_counts(engine: Engine, event_id: int) -> dict[str, int]:
+    with read_session(engine) as s:
+        rows = s.execute(select(Invitation.group, func.count()).where(Invitation.event_id == event_id)
+                         .group_by(Invitation.group)).all()
+    return {g: n for g, n in rows}

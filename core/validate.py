@@ -1,0 +1,122 @@
+"""Data rules: mobiles, plates, VINs, dates and money as the DMS and the desks give them."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+_PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+_ORDINARY = re.compile(rf"^[{PROVINCES}][A-Z][{_PLATE_LETTERS}0-9]{{4}}[{_PLATE_LETTERS}0-9挂学警港澳]$")
+_NEW_ENERGY = re.compile(rf"^[{PROVINCES}][A-Z][{_PLATE_LETTERS}0-9]{{6}}$")
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_VIN_CHARS = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
+_VIN_VALUES = {**{str(d): d for d in range(10)},
+               **dict(zip("ABCDEFGH", range(1, 9))), **dict(zip("JKLMN", range(1, 6))),
+               "P": 7, "R": 9, **dict(zip("STUVWXYZ", range(2, 10)))}
+_VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+
+
+def clean(value) -> str:
+    """Full-width to half-width, trimmed, inner runs of spaces collapsed."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = unicodedata.normalize("NFKC", str(value)).replace("\u00a0", " ")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def normalize_phone(value) -> str | None:
+    """Return an 11-digit mobile, or None when it is not one."""
+    digits = re.sub(r"[\s\-()]", "", clean(value))
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return digits if _MOBILE.match(digits) else None
+
+
+def normalize_plate(value) -> str | None:
+    """Return the plate without the dot (粤B12345), or None when it is not a plate."""
+    plate = re.sub(r"[\s·•・.\-]", "", clean(value)).upper()
+    if _ORDINARY.match(plate) or _NEW_ENERGY.match(plate):
+        return plate
+    return None
+
+
+def format_plate(plate: str | None) -> str:
+    return f"{plate[:2]}·{plate[2:]}" if plate and len(plate) > 2 else (plate or "")
+
+
+def vin_check_digit(vin: str) -> str:
+    total = sum(_VIN_VALUES[c] * w for c, w in zip(vin, _VIN_WEIGHTS))
+    r = total % 11
+    return "X" if r == 10 else str(r)
+
+
+def check_vin(value) -> tuple[str | None, str | None]:
+    """(normalised VIN, problem). Problem is 'vin_format' (unusable) or 'vin_check_digit'."""
+    vin = re.sub(r"\s", "", clean(value)).upper()
+    if not _VIN_CHARS.match(vin):
+        return None, "vin_format"
+    if vin[8] != vin_check_digit(vin):
+        return vin, "vin_check_digit"
+    return vin, None
+
+
+_DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s+[\d:]+)?$")
+
+
+def parse_date(value) -> date | None:
+    """Dates as the DMS writes them: date cells, Excel serials, 2026/12/05, 2026年12月5日, 20261205."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if 20000 <= value <= 80000:  # Excel serial, 1954..2119
+            return date(1899, 12, 30) + timedelta(days=int(value))
+        value = str(int(value))
+    text = clean(value)
+    if re.fullmatch(r"\d{5}(\.0+)?", text):
+        return parse_date(float(text))
+    if re.fullmatch(r"\d{8}", text):
+        text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    m = _DATE_TEXT.match(text)
+    if not m:
+        return None
+    try:
+        return date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return None
+
+
+def parse_yuan(value, *, field: str = "amount") -> int:
+    """'1,234.5' -> 123450 fen. Raises ValueError(reason) for text, negatives or fractions of a fen."""
+    text = clean(value).replace(",", "").replace("，", "").replace("元", "").replace("¥", "").replace("￥", "")
+    if text == "":
+        return 0
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValueError("amount_not_number") from None
+    if not amount.is_finite():
+        raise ValueError("amount_not_number")
+    if amount < 0:
+        raise ValueError("amount_negative")
+    fen = amount * 100
+    if fen != fen.to_integral_value():
+        raise ValueError("amount_too_precise")
+    return int(fen)
+
+
+def format_yuan(fen: int) -> str:
+    sign = "-" if fen < 0 else ""
+    fen = abs(int(fen))
+    return f"{sign}{fen // 100:,}.{fen % 100:02d}"

@@ -1,0 +1,132 @@
+"""Fixtures: a real SQLite file per test and, where RENEWDAY_TEST_PG_URL is set (.ci/run sets
+it), a fresh PostgreSQL database per test. Under CI=true a missing server fails the run."""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+
+from core import migrate
+from core.store import dispose_all, get_engine, read_session, write_session
+
+PG_URL = os.environ.get("RENEWDAY_TEST_PG_URL")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = os.environ.get("RENEWDAY_CHROMIUM", "/usr/bin/chromium")
+
+
+def missing(what: str, why: str):
+    if IN_CI:
+        pytest.fail(f"{what} is required under CI but {why}", pytrace=False)
+    pytest.skip(f"{what} skipped: {why}")
+
+
+def need_chromium() -> str:
+    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        missing("browser test", f"{CHROMIUM} not found (apt-get install chromium)")
+    return CHROMIUM
+
+
+@pytest.fixture
+def pg_url():
+    if not PG_URL:
+        missing("PostgreSQL test", "RENEWDAY_TEST_PG_URL is not set (.ci/run starts a server on loopback)")
+    name = f"renewday_t_{secrets.token_hex(4)}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # server down or unreachable
+        admin.dispose()
+        missing("PostgreSQL test", f"cannot create a database at {PG_URL}: {exc.__class__.__name__}")
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    yield url
+    dispose_all()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'event.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'event.db'}"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def engine(store_url):
+    """A migrated store, on SQLite and (in CI) on PostgreSQL."""
+    eng = get_engine(store_url)
+    migrate.upgrade(eng)
+    yield eng
+    dispose_all()
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url):
+    eng = get_engine(sqlite_url)
+    migrate.upgrade(eng)
+    yield eng
+    dispose_all()
+
+
+@dataclass
+class Seeded:
+    engine: object
+    event_id: int
+    codes: list[str]
+    advisor_id: int
+    cashier_id: int
+    manager_id: int
+    gift_staff_id: int
+
+
+def seed(engine, customers: int = 12) -> Seeded:
+    """An event with staff, invited customers (through the real import) and gift stock."""
+    from core import importer
+    from core.demo import add_gift_stock, dms_rows
+    from core.events import add_staff, create_event
+    from core.models import Invitation, Staff
+
+    with write_session(engine) as s:
+        ev = create_event(s, name="测试续保会", event_date=date(2026, 12, 5), store_name="测试4S店",
+                          target_arrivals=10, target_renewals=8, target_premium_fen=8 * 400000)
+        ev.draw_blank_tickets = 50
+        advisors = (("陈晓东", "advisor", "续保组"), ("李婷", "advisor", "续保组"), ("王磊", "sa", "服务组"))
+        for name, role, team in advisors:
+            add_staff(s, name=name, role=role, team=team)
+        cashier = add_staff(s, name="郑收银", role="cashier")
+        manager = add_staff(s, name="林经理", role="manager", pin="8888")
+        gift = add_staff(s, name="马礼品", role="cashier")
+        plan = importer.plan_table(dms_rows(customers, today=date(2026, 12, 5), advisors=advisors),
+                                   today=date(2026, 12, 5))
+        importer.apply_import(s, ev.id, plan)
+        add_gift_stock(s, ev.id)
+        event_id = ev.id
+        cashier_id, manager_id, gift_id = cashier.id, manager.id, gift.id
+    with read_session(engine) as s:
+        codes = list(s.execute(select(Invitation.code).where(Invitation.event_id == event_id)
+                               .order_by(Invitation.id)).scalars())
+        advisor_id = s.execute(select(Staff.id).where(Staff.name == "陈晓东")).scalar_one()
+    return Seeded(engine, event_id, codes, advisor_id, cashier_id, manager_id, gift_id)
+
+
+@pytest.fixture
+def seeded(engine) -> Seeded:
+    return seed(engine)
+
+
+@pytest.fixture
+def seeded_sqlite(sqlite_engine) -> Seeded:
+    return seed(sqlite_engine)
