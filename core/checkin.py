@@ -19,7 +19,7 @@ DOUBLE_SCAN = timedelta(seconds=1)
 WALK_IN_SOURCES = {"网络集客": "web", "自然到店": "natural", "转介绍": "natural"}
 
 
-def _resolve(session: Session, event_id: int, raw: str | None, invitation_id: int | None) -> Invitation:
+def resolve_invitation(session: Session, event_id: int, raw: str | None, invitation_id: int | None) -> Invitation:
     if invitation_id is not None:
         inv = session.get(Invitation, invitation_id)
         if inv is None:
@@ -65,7 +65,7 @@ def check_in(engine: Engine, *, event_id: int, desk: str, staff_id: int | None, 
     first check-in's time and desk. The same guest at the same desk within a second (a double
     Enter) gets the same welcome again, and nothing changes."""
     def body(s: Session) -> dict:
-        inv = _resolve(s, event_id, raw, invitation_id)
+        inv = resolve_invitation(s, event_id, raw, invitation_id)
         inv = s.execute(select(Invitation).where(Invitation.id == inv.id).with_for_update()).scalar_one()
         row, created = check_in_locked(s, inv, desk=desk, staff_id=staff_id)
         card = lookup.guest_card(s, inv)

@@ -1,0 +1,110 @@
+"""Cashier desk: exact money, one renewal per vehicle, check-in by renewal, invoice, void."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from core import cashier, checkin
+from core.errors import DeskError
+from core.models import Renewal
+from core.store import read_session
+
+
+def guest(seeded, i=0):
+    return checkin.find(seeded.engine, event_id=seeded.event_id, raw=seeded.codes[i])[0]
+
+
+def renew(seeded, g, **kw):
+    args = dict(event_id=seeded.event_id, invitation_id=g["invitation_id"], vehicle_id=g["vehicles"][0]["id"],
+                insurer="平安", compulsory="950.00", commercial="3,210.55", vehicle_tax="360", payment_method="wechat",
+                desk="收银1", staff_id=seeded.cashier_id)
+    args.update(kw)
+    return cashier.record_renewal(seeded.engine, **args)
+
+
+def count(engine):
+    with read_session(engine) as s:
+        return s.execute(select(func.count()).select_from(Renewal)).scalar_one()
+
+
+def test_renewal_is_exact_and_checks_the_guest_in(seeded):
+    g = guest(seeded)
+    r = renew(seeded, g, policy_numbers="PDAA202644010000123456, PDZA202644010000654321")
+    assert r["total_fen"] == 95000 + 321055 + 36000
+    assert r["checked_in_now"] and r["receipt_no"].startswith("XB")
+    assert checkin.counters(seeded.engine, seeded.event_id)["arrived"] == 1
+    with read_session(seeded.engine) as s:
+        row = s.get(Renewal, r["renewal_id"])
+        assert (row.compulsory_fen, row.commercial_fen, row.vehicle_tax_fen) == (95000, 321055, 36000)
+        assert row.advisor_id == g["advisor_id"]
+    assert cashier.cash_up(seeded.engine, seeded.event_id)["wechat"] == {"count": 1, "total_fen": 452055}
+
+
+def test_one_renewal_per_vehicle(seeded):
+    g = guest(seeded)
+    first = renew(seeded, g)
+    with pytest.raises(DeskError) as e:
+        renew(seeded, g)
+    assert e.value.reason == "already_renewed" and e.value.info["receipt_no"] == first["receipt_no"]
+    assert count(seeded.engine) == 1
+
+
+def test_household_renews_twice(seeded):
+    g = guest(seeded)
+    second = cashier.add_vehicle(seeded.engine, invitation_id=g["invitation_id"], plate="粤B·6N666", desk="收银1",
+                                 staff_id=None)
+    renew(seeded, g)
+    renew(seeded, g, vehicle_id=second["vehicle_id"])
+    assert count(seeded.engine) == 2
+
+
+@pytest.mark.parametrize("kw,reason", [
+    ({"compulsory": "-950"}, "amount_negative"), ({"commercial": "三千"}, "amount_not_number"),
+    ({"vehicle_tax": "1.234"}, "amount_too_precise"), ({"compulsory": "0", "commercial": "0"}, "amount_zero"),
+    ({"compulsory": "6000"}, "amount_needs_confirm"), ({"commercial": "120000"}, "amount_needs_confirm"),
+    ({"insurer": " "}, "insurer_missing"), ({"payment_method": ""}, "payment_missing"),
+    ({"policy_numbers": "12#3"}, "policy_invalid"), ({"payment_ref": "<x>"}, "payment_ref_invalid"),
+    ({"vehicle_id": None}, "vehicle_missing"), ({"vehicle_id": 999999}, "vehicle_not_guest")])
+def test_refusals_write_nothing(seeded, kw, reason):
+    with pytest.raises(DeskError) as e:
+        renew(seeded, guest(seeded), **kw)
+    assert e.value.reason == reason
+    assert count(seeded.engine) == 0
+    assert checkin.counters(seeded.engine, seeded.event_id)["arrived"] == 0
+
+
+def test_high_amount_with_confirmation(seeded):
+    r = renew(seeded, guest(seeded), compulsory="6000", confirm_high=True)
+    assert r["total_fen"] == 600000 + 321055 + 36000
+
+
+def test_credit_change_needs_reason(seeded):
+    g = guest(seeded)
+    other = seeded.manager_id
+    with pytest.raises(DeskError, match="reason_missing"):
+        renew(seeded, g, advisor_id=other)
+    r = renew(seeded, g, advisor_id=other, credit_reason="客户指定")
+    with read_session(seeded.engine) as s:
+        assert s.get(Renewal, r["renewal_id"]).advisor_id == other
+
+
+def test_invoice_and_void(seeded):
+    r = renew(seeded, guest(seeded))
+    assert [x["renewal_id"] for x in cashier.renewal_rows(seeded.engine, seeded.event_id, pending_invoice=True)] == [r["renewal_id"]]
+    with pytest.raises(DeskError, match="invoice_invalid"):
+        cashier.mark_invoiced(seeded.engine, renewal_id=r["renewal_id"], invoice_no="12", desk="开票", staff_id=None)
+    cashier.mark_invoiced(seeded.engine, renewal_id=r["renewal_id"], invoice_no="44001234", desk="开票", staff_id=None)
+    with pytest.raises(DeskError, match="already_invoiced"):
+        cashier.mark_invoiced(seeded.engine, renewal_id=r["renewal_id"], invoice_no="44001235", desk="开票", staff_id=None)
+    assert cashier.renewal_rows(seeded.engine, seeded.event_id, pending_invoice=True) == []
+    with pytest.raises(DeskError, match="not_manager"):
+        cashier.void_renewal(seeded.engine, renewal_id=r["renewal_id"], reason="录错", desk="收银1",
+                             staff_id=seeded.cashier_id)
+    v = cashier.void_renewal(seeded.engine, renewal_id=r["renewal_id"], reason="录错车辆", desk="收银1",
+                             staff_id=seeded.manager_id)
+    assert v["receipt_no"] == r["receipt_no"]
+    assert cashier.cash_up(seeded.engine, seeded.event_id)["wechat"]["count"] == 0
+    with pytest.raises(DeskError, match="voided"):
+        cashier.void_renewal(seeded.engine, renewal_id=r["renewal_id"], reason="x", desk="收银1", staff_id=seeded.manager_id)
+    again = renew(seeded, guest(seeded))  # the vehicle is free again after a void
+    assert again["receipt_no"] != r["receipt_no"] and count(seeded.engine) == 2
