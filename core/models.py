@@ -197,6 +197,7 @@ class DrawResult(SQLModel, table=True):
     at: NaiveDatetime
     receipt_no: str = ""
     reclaim: bool = False
+    reclaimed_at: Optional[NaiveDatetime] = None
 
 
 class PrintJob(SQLModel, table=True):

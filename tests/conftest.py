@@ -103,6 +103,7 @@ def seed(engine, customers: int = 12) -> Seeded:
         ev = create_event(s, name="测试续保会", event_date=date(2026, 12, 5), store_name="测试4S店",
                           target_arrivals=10, target_renewals=8, target_premium_fen=8 * 400000)
         ev.draw_blank_tickets = 50
+        ev.arrival_gift_on = True
         advisors = (("陈晓东", "advisor", "续保组"), ("李婷", "advisor", "续保组"), ("王磊", "sa", "服务组"))
         for name, role, team in advisors:
             add_staff(s, name=name, role=role, team=team)

@@ -101,3 +101,14 @@ def test_demo_event(sqlite_engine):
         groups = dict(s.execute(select(Invitation.group, func.count()).group_by(Invitation.group)).all())
     assert sum(groups.values()) == 600 and set(groups) == {"retained", "lost", "natural"}
     assert not store_is_empty(sqlite_engine)
+
+
+def test_migrations_match_the_models(engine):
+    """A model change without its migration fails here, on SQLite and on PostgreSQL."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), SQLModel.metadata)
+    assert diff == []

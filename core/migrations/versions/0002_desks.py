@@ -149,6 +149,7 @@ def upgrade() -> None:
     sa.Column('at', sa.DateTime(), nullable=False),
     sa.Column('receipt_no', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('reclaim', sa.Boolean(), nullable=False),
+    sa.Column('reclaimed_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['drawn_prize_id'], ['gifttype.id'], ),
     sa.ForeignKeyConstraint(['event_id'], ['event.id'], ),
     sa.ForeignKeyConstraint(['invitation_id'], ['invitation.id'], ),

@@ -1,0 +1,229 @@
+"""Gift desk: entitlements, stock races, the draw box's weighting, reclaim after a void."""
+from __future__ import annotations
+
+import multiprocessing as mp
+import random
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select, update
+
+from core import cashier, checkin, gifts
+from core.errors import DeskError
+from core.models import DrawResult, Event, GiftIssue, GiftType
+from core.store import dispose_all, get_engine, read_session, write_session
+
+
+def renewed_guest(seeded, i=0, commercial="3000"):
+    g = checkin.find(seeded.engine, event_id=seeded.event_id, raw=seeded.codes[i])[0]
+    r = cashier.record_renewal(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
+                               vehicle_id=g["vehicles"][0]["id"], insurer="平安", compulsory="950",
+                               commercial=commercial, vehicle_tax="0", payment_method="pos", desk="收银1",
+                               staff_id=seeded.cashier_id)
+    return g, r
+
+
+def gift(engine, event_id, name):
+    with read_session(engine) as s:
+        return s.execute(select(GiftType).where(GiftType.event_id == event_id, GiftType.name == name)).scalar_one()
+
+
+def test_entitlements_and_hand_out(seeded):
+    g, r = renewed_guest(seeded)
+    due = gifts.entitlements(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"])
+    assert due["renewals"][0]["gift_due"] and due["renewals"][0]["draws_due"] == 1 and due["arrival_due"]
+    out = gifts.hand_out_gift(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
+                              renewal_id=r["renewal_id"], desk="礼品1", staff_id=seeded.gift_staff_id)
+    assert out["gift"] == "汽车应急工具包"
+    assert gift(seeded.engine, seeded.event_id, "汽车应急工具包").stock == 149
+    with pytest.raises(DeskError) as e:
+        gifts.hand_out_gift(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
+                            renewal_id=r["renewal_id"], desk="礼品2", staff_id=None)
+    assert e.value.reason == "gift_already_given" and e.value.info["desk"] == "礼品1"
+    gifts.hand_out_gift(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"], kind="arrival",
+                        desk="礼品1", staff_id=None)
+    due = gifts.entitlements(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"])
+    assert not due["renewals"][0]["gift_due"] and not due["arrival_due"]
+
+
+def test_not_renewed_gets_nothing(seeded):
+    g = checkin.check_in(seeded.engine, event_id=seeded.event_id, raw=seeded.codes[1], desk="签到1", staff_id=None)
+    due = gifts.entitlements(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"])
+    assert due["renewals"] == [] and due["arrival_due"]
+    with pytest.raises(DeskError, match="not_renewed"):
+        gifts.hand_out_gift(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"], renewal_id=None,
+                            desk="礼品1", staff_id=None)
+
+
+def test_out_of_stock_offers_the_substitute(seeded):
+    g, r = renewed_guest(seeded)
+    main = gift(seeded.engine, seeded.event_id, "汽车应急工具包")
+    with write_session(seeded.engine) as s:
+        s.execute(update(GiftType).where(GiftType.id == main.id).values(stock=0))
+    with pytest.raises(DeskError) as e:
+        gifts.hand_out_gift(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
+                            renewal_id=r["renewal_id"], desk="礼品1", staff_id=None)
+    assert e.value.reason == "out_of_stock" and "车载香薰" in e.value.info["hint"]
+    out = gifts.hand_out_gift(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
+                              renewal_id=r["renewal_id"], gift_type_id=e.value.info["substitute_id"], desk="礼品1",
+                              staff_id=None)
+    assert out["substitute"] and out["gift"] == "车载香薰"
+    report = {row["name"]: row for row in gifts.stock_report(seeded.engine, seeded.event_id)}
+    assert report["汽车应急工具包"]["low"] and report["车载香薰"]["handed_out"] == 1
+
+
+def test_stock_never_below_zero_in_the_database(seeded):
+    from sqlalchemy.exc import IntegrityError
+
+    main = gift(seeded.engine, seeded.event_id, "汽车应急工具包")
+    with pytest.raises(IntegrityError):
+        with write_session(seeded.engine) as s:
+            s.execute(update(GiftType).where(GiftType.id == main.id).values(stock=-1))
+
+
+def test_top_up_is_audited(seeded):
+    main = gift(seeded.engine, seeded.event_id, "汽车应急工具包")
+    assert gifts.top_up(seeded.engine, gift_type_id=main.id, add=20, desk="礼品1", staff_id=None)["stock"] == 170
+    with pytest.raises(DeskError, match="stock_invalid"):
+        gifts.top_up(seeded.engine, gift_type_id=main.id, add=-5, desk="礼品1", staff_id=None)
+
+
+def _grab(url, event_id, invitation_id, renewal_id, barrier, out):
+    eng = get_engine(url)
+    barrier.wait()
+    try:
+        gifts.hand_out_gift(eng, event_id=event_id, invitation_id=invitation_id, renewal_id=renewal_id,
+                            desk="礼品", staff_id=None)
+        out.put("ok")
+    except DeskError as e:
+        out.put(e.reason)
+    finally:
+        dispose_all()
+
+
+def test_two_desks_last_gift(seeded):
+    """Two processes, two renewed guests, one gift left: one gets it, one is offered the substitute."""
+    (g1, r1), (g2, r2) = renewed_guest(seeded, 0), renewed_guest(seeded, 1)
+    main = gift(seeded.engine, seeded.event_id, "汽车应急工具包")
+    with write_session(seeded.engine) as s:
+        s.execute(update(GiftType).where(GiftType.id == main.id).values(stock=1))
+    url = seeded.engine.url.render_as_string(hide_password=False)
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_grab, args=(url, seeded.event_id, g["invitation_id"], r["renewal_id"], barrier, out))
+             for g, r in ((g1, r1), (g2, r2))]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert sorted(out.get(timeout=5) for _ in procs) == ["ok", "out_of_stock"]
+    assert gift(seeded.engine, seeded.event_id, "汽车应急工具包").stock == 0
+
+
+def test_same_renewal_from_two_processes_gets_one_gift(seeded):
+    g, r = renewed_guest(seeded, 0)
+    url = seeded.engine.url.render_as_string(hide_password=False)
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_grab, args=(url, seeded.event_id, g["invitation_id"], r["renewal_id"], barrier, out))
+             for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert sorted(out.get(timeout=5) for _ in procs) == ["gift_already_given", "ok"]
+    with read_session(seeded.engine) as s:
+        assert s.execute(select(func.count()).select_from(GiftIssue)).scalar_one() == 1
+
+
+def test_draw_box_tickets_are_gone_once_drawn(sqlite_engine):
+    """Over a whole box (150 prizes + 50 blanks), every ticket comes out exactly once."""
+    from tests.conftest import seed
+
+    seeded = seed(sqlite_engine, customers=2)
+    with write_session(sqlite_engine) as s:
+        s.execute(update(GiftType).where(GiftType.event_id == seeded.event_id).values(release_after=None))
+        s.get(Event, seeded.event_id).extra_draw_per_fen = 1  # enough chances for the whole box
+    g, r = renewed_guest(seeded, 0, commercial="1")
+    rng = random.Random(20261205)
+    results = [gifts.draw_prize(sqlite_engine, event_id=seeded.event_id, renewal_id=r["renewal_id"], desk="礼品1",
+                                staff_id=None, randbelow=rng.randrange)["prize"] for _ in range(200)]
+    assert Counter(results) == {"后备箱储物箱": 80, "汽车工具箱": 40, "车载吸尘器": 20, "便携洗车机": 10, "谢谢参与": 50}
+    with pytest.raises(DeskError, match="box_empty"):
+        gifts.draw_prize(sqlite_engine, event_id=seeded.event_id, renewal_id=r["renewal_id"], desk="礼品1", staff_id=None)
+
+
+def test_draw_weighting_follows_what_is_left(sqlite_engine):
+    """Fixed-odds statistics: over 4000 draws the shares stay near the set-up counts (fixed seed)."""
+    from tests.conftest import seed
+
+    seeded = seed(sqlite_engine, customers=2)
+    with write_session(sqlite_engine) as s:
+        ev = s.get(Event, seeded.event_id)
+        ev.draw_mode, ev.extra_draw_per_fen = "odds", 1
+        s.execute(update(GiftType).where(GiftType.event_id == seeded.event_id).values(release_after=None, stock=100000))
+    g, r = renewed_guest(seeded, 0, commercial="100")
+    rng = random.Random(7)
+    results = Counter(gifts.draw_prize(sqlite_engine, event_id=seeded.event_id, renewal_id=r["renewal_id"], desk="礼品1",
+                                       staff_id=None, randbelow=rng.randrange)["prize"] for _ in range(4000))
+    expected = {"后备箱储物箱": 80 / 200, "汽车工具箱": 40 / 200, "车载吸尘器": 20 / 200, "便携洗车机": 10 / 200, "谢谢参与": 50 / 200}
+    for name, share in expected.items():
+        assert abs(results[name] / 4000 - share) < 0.03, (name, results[name])
+    with read_session(sqlite_engine) as s:
+        d = s.execute(select(DrawResult).order_by(DrawResult.id)).scalars().first()
+        assert d.random_value >= 0 and "谢谢参与" in d.box_seen and d.mode == "odds"
+
+
+def test_top_prize_waits_for_its_slot_and_consolation(seeded):
+    from datetime import timedelta
+
+    from core.clock import now
+
+    g, r = renewed_guest(seeded, 0)
+    washer = gift(seeded.engine, seeded.event_id, "便携洗车机")
+    with write_session(seeded.engine) as s:
+        s.execute(update(GiftType).where(GiftType.event_id == seeded.event_id, GiftType.kind == "prize",
+                                         GiftType.is_consolation.is_(False)).values(stock=0))
+        s.execute(update(GiftType).where(GiftType.id == washer.id).values(stock=5, release_after=now() + timedelta(hours=1)))
+        s.get(Event, seeded.event_id).draw_blank_tickets = 0
+    with pytest.raises(DeskError, match="box_empty"):  # the only prize is not released yet
+        gifts.draw_prize(seeded.engine, event_id=seeded.event_id, renewal_id=r["renewal_id"], desk="礼品1", staff_id=None)
+    with write_session(seeded.engine) as s:
+        s.execute(update(GiftType).where(GiftType.id == washer.id).values(release_after=None, stock=0))
+        ev = s.get(Event, seeded.event_id)
+        ev.draw_mode = "odds"
+    out = gifts.draw_prize(seeded.engine, event_id=seeded.event_id, renewal_id=r["renewal_id"], desk="礼品1",
+                           staff_id=None, randbelow=lambda n: 0)
+    assert out["consolation"] and out["prize"] == "安慰奖·玻璃水"
+
+
+def test_extra_draws_per_premium_and_no_more(seeded):
+    with write_session(seeded.engine) as s:
+        s.get(Event, seeded.event_id).extra_draw_per_fen = 300000  # one more per 3 000 yuan
+    g, r = renewed_guest(seeded, 0, commercial="6000")  # 6 950 yuan: 1 + 2 draws
+    due = gifts.entitlements(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"])
+    assert due["renewals"][0]["draws_due"] == 3
+    for _ in range(3):
+        gifts.draw_prize(seeded.engine, event_id=seeded.event_id, renewal_id=r["renewal_id"], desk="礼品1", staff_id=None)
+    with pytest.raises(DeskError, match="no_draw_left"):
+        gifts.draw_prize(seeded.engine, event_id=seeded.event_id, renewal_id=r["renewal_id"], desk="礼品1", staff_id=None)
+
+
+def test_void_flags_reclaim_and_stops_entitlements(seeded):
+    g, r = renewed_guest(seeded, 0)
+    gifts.hand_out_gift(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
+                        renewal_id=r["renewal_id"], desk="礼品1", staff_id=None)
+    gifts.draw_prize(seeded.engine, event_id=seeded.event_id, renewal_id=r["renewal_id"], desk="礼品1", staff_id=None,
+                     randbelow=lambda n: 0)  # the first ticket: a prize
+    cashier.void_renewal(seeded.engine, renewal_id=r["renewal_id"], reason="客户退保", desk="收银1",
+                         staff_id=seeded.manager_id)
+    due = gifts.entitlements(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"])
+    assert due["renewals"][0]["voided"] and not due["renewals"][0]["gift_due"] and due["renewals"][0]["draws_due"] == 0
+    assert {x["kind"] for x in due["reclaim"]} == {"gift", "draw"}
+    with pytest.raises(DeskError, match="not_renewed"):
+        gifts.draw_prize(seeded.engine, event_id=seeded.event_id, renewal_id=r["renewal_id"], desk="礼品1", staff_id=None)
+    before = gift(seeded.engine, seeded.event_id, "汽车应急工具包").stock
+    for item in due["reclaim"]:
+        gifts.mark_reclaimed(seeded.engine, kind=item["kind"], item_id=item["id"], desk="礼品1", staff_id=None)
+    assert gift(seeded.engine, seeded.event_id, "汽车应急工具包").stock == before + 1
+    assert gifts.entitlements(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"])["reclaim"] == []

@@ -1,0 +1,162 @@
+"""Receipts against a real TCP socket on loopback that plays the printer."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from core import cashier, checkin, gifts, receipts
+from core.printing import Receipt, build_receipt, printer_status, render_image, send_bytes
+from tests.fakeprinter import FakePrinter, decode, free_port
+
+
+@pytest.fixture
+def printer():
+    p = FakePrinter()
+    yield p
+    p.close()
+
+
+def sample(**kw) -> Receipt:
+    base = dict(store="演示大众4S店", event="冬季续保直销会", title="续保礼品领取凭证", receipt_no="LP01-00001",
+                time="2026-12-05 10:32:11", desk="礼品1", staff="马礼品", customer="张*明", phone="138****5678",
+                plates="粤B·***45", items=[("续保礼", "汽车应急工具包 ×1"), ("抽奖第1次", "便携洗车机")])
+    base.update(kw)
+    return Receipt(**base)
+
+
+@pytest.mark.parametrize("paper", [58, 80])
+def test_text_receipt_decodes_to_the_chinese_lines(paper):
+    data = build_receipt(sample(items=[("续保礼", "工具包 ×1"), ("价格", "¥128.00"), ("备注", "“”，。！")]), paper_mm=paper)
+    out = decode(data)
+    assert "续保礼品领取凭证" in out["lines"] and "客户：张*明  138****5678" in out["lines"]
+    assert "车牌：粤B·***45" in out["lines"]
+    assert "价格：￥128.00" in out["lines"]  # not a 4-byte GB18030 ¥
+    assert "备注：“”，。！" in out["lines"]  # punctuation only, not '?????'
+    assert any(line.startswith("客户签名：") for line in out["lines"])
+    assert out["qrs"] == ["LP01-00001"] and out["cut"]
+    assert data.count(b"\x1c&") == data.count(b"\x1c.") > 5  # every line in Chinese mode
+    assert b"\x81\x30\x84\x36" not in data  # GB18030's ¥
+    sign = next(line for line in out["lines"] if line.startswith("客户签名"))
+    assert len(sign.encode("gbk")) <= {58: 32, 80: 48}[paper]
+
+
+def test_image_receipt_is_a_raster_of_the_paper_width():
+    data = build_receipt(sample(), render="image", paper_mm=58)
+    out = decode(data)
+    assert out["image"] and out["cut"] and out["lines"] == []
+    img = render_image(sample(), 58)
+    assert img.width == 384 and img.height > 300
+
+
+def test_send_to_a_printer_that_answers(printer):
+    data = build_receipt(sample())
+    result = send_bytes("127.0.0.1", printer.port, data, timeout=2)
+    assert result.ok and result.status == "online"
+    got = printer.wait_for(1)[0]
+    assert got.startswith(data)  # the exact bytes, then the status query
+    assert printer_status("127.0.0.1", printer.port) == "online"
+
+
+@pytest.mark.parametrize("mode,error", [("silent", "无应答"), ("close_mid", "断开"), ("paper_out", "缺纸")])
+def test_printer_faults_fail_within_the_timeout(mode, error):
+    p = FakePrinter(mode)
+    try:
+        start = time.monotonic()
+        result = send_bytes("127.0.0.1", p.port, build_receipt(sample()), timeout=1.5)
+        assert time.monotonic() - start < 3
+        assert not result.ok and error in result.error
+    finally:
+        p.close()
+
+
+def test_connection_refused():
+    result = send_bytes("127.0.0.1", free_port(), b"x", timeout=1)
+    assert not result.ok and "拒绝" in result.error
+    assert printer_status("127.0.0.1", free_port(), timeout=0.5) == "unknown"
+
+
+def serve_guest(seeded):
+    g = checkin.find(seeded.engine, event_id=seeded.event_id, raw=seeded.codes[0])[0]
+    r = cashier.record_renewal(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
+                               vehicle_id=g["vehicles"][0]["id"], insurer="平安", compulsory="950", commercial="3000",
+                               vehicle_tax="0", payment_method="cash", desk="收银1", staff_id=seeded.cashier_id)
+    gi = gifts.hand_out_gift(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
+                             renewal_id=r["renewal_id"], desk="礼品1", staff_id=seeded.gift_staff_id)
+    d = gifts.draw_prize(seeded.engine, event_id=seeded.event_id, renewal_id=r["renewal_id"], desk="礼品1",
+                         staff_id=seeded.gift_staff_id)
+    return g, gi, d
+
+
+def test_hand_out_receipt_reaches_the_printer_masked(seeded_sqlite, printer):
+    seeded = seeded_sqlite
+    receipts.save_desk_printer(seeded.engine, desk="礼品1", connection="network", host="127.0.0.1", port=printer.port)
+    g, gi, d = serve_guest(seeded)
+    job = receipts.issue_receipt(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"], desk="礼品1",
+                                 staff_id=seeded.gift_staff_id, gift_issue_ids=[gi["gift_issue_id"]], draw_ids=[d["draw_id"]])
+    assert job["status"] == "printed"
+    text = "\n".join(decode(printer.wait_for(1)[0])["lines"])
+    from core.privacy import mask_name, mask_phone
+
+    assert mask_name(g["name"]) in text and mask_phone(g["phone"]) in text
+    assert g["name"] not in text.replace(mask_name(g["name"]), "") or len(g["name"]) == 1
+    assert g["phone"] not in text
+    assert "汽车应急工具包" in text and d["prize"] in text and job["receipt_no"] in text
+    assert decode(printer.received[0])["qrs"] == [job["receipt_no"]]
+
+
+def test_failed_job_stays_and_reprint_is_a_copy(seeded_sqlite):
+    seeded = seeded_sqlite
+    dead_port = free_port()
+    receipts.save_desk_printer(seeded.engine, desk="礼品1", connection="network", host="127.0.0.1", port=dead_port)
+    g, gi, d = serve_guest(seeded)
+    job = receipts.issue_receipt(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"], desk="礼品1",
+                                 staff_id=None, gift_issue_ids=[gi["gift_issue_id"]], draw_ids=[d["draw_id"]])
+    assert job["status"] == "failed"
+    assert [j["job_id"] for j in receipts.jobs(seeded.engine, event_id=seeded.event_id, failed_only=True)] == [job["job_id"]]
+    # the hand-out itself is saved whatever the printer did
+    assert not gifts.entitlements(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"])["renewals"][0]["gift_due"]
+    p = FakePrinter()
+    try:
+        receipts.save_desk_printer(seeded.engine, desk="礼品1", connection="network", host="127.0.0.1", port=p.port)
+        copy = receipts.reprint(seeded.engine, job_id=job["job_id"], desk="礼品1")
+        assert copy["status"] == "printed" and copy["is_copy"] and copy["receipt_no"] == job["receipt_no"]
+        assert "【副本 COPY】" in decode(p.wait_for(1)[0])["lines"]
+    finally:
+        p.close()
+
+
+def test_silent_printer_frees_the_desk(seeded_sqlite):
+    seeded = seeded_sqlite
+    p = FakePrinter("silent")
+    try:
+        receipts.save_desk_printer(seeded.engine, desk="礼品1", connection="network", host="127.0.0.1", port=p.port,
+                                   timeout_s=2.0)
+        g, gi, d = serve_guest(seeded)
+        start = time.monotonic()
+        job = receipts.issue_receipt(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
+                                     desk="礼品1", staff_id=None, gift_issue_ids=[gi["gift_issue_id"]])
+        assert time.monotonic() - start < 3.5
+        assert job["status"] == "failed" and "无应答" in job["error"]
+    finally:
+        p.close()
+
+
+def test_screen_only_desk_keeps_the_receipt(seeded_sqlite):
+    seeded = seeded_sqlite
+    g, gi, d = serve_guest(seeded)
+    job = receipts.issue_receipt(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"], desk="礼品9",
+                                 staff_id=None, gift_issue_ids=[gi["gift_issue_id"]], draw_ids=[d["draw_id"]])
+    assert job["status"] == "screen"
+    view = receipts.preview(seeded.engine, job["job_id"])
+    assert any("续保礼：汽车应急工具包" in line for line in view["lines"])
+
+
+def test_printer_settings_are_checked(seeded_sqlite):
+    from core.errors import DeskError
+
+    with pytest.raises(DeskError, match="printer_settings_invalid"):
+        receipts.save_desk_printer(seeded_sqlite.engine, desk="礼品1", connection="network", host="", port=9100)
+    with pytest.raises(DeskError, match="printer_settings_invalid"):
+        receipts.save_desk_printer(seeded_sqlite.engine, desk="礼品1", connection="network", host="x", port=9100,
+                                   timeout_s=60)
