@@ -56,16 +56,7 @@ def cmd_import(args, engine) -> int:
         print(t("import.empty_file"), file=sys.stderr)
         return 2
 
-    class DryRun(Exception):
-        pass
-
-    try:
-        with write_session(engine) as s:
-            report = importer.apply_import(s, event_id, plan)
-            if args.dry_run:
-                raise DryRun
-    except DryRun:
-        pass
+    report = importer.import_guests(engine, event_id, plan, dry_run=args.dry_run, desk="cli")
     print(json.dumps(report.as_dict(), ensure_ascii=False))
     return 0
 

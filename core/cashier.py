@@ -33,6 +33,17 @@ def insurers(engine: Engine) -> list[str]:
     return items or list(INSURERS)
 
 
+def save_insurers(engine: Engine, text: str) -> list[str]:
+    items = [clean(x)[:30] for x in text.splitlines() if clean(x) and "<" not in x and ">" not in x]
+    from core.store import write_session
+
+    with write_session(engine) as s:
+        row = s.get(Setting, "insurers") or Setting(key="insurers")
+        row.value = "\n".join(items)
+        s.add(row)
+    return items or list(INSURERS)
+
+
 def parse_amounts(compulsory: str, commercial: str, vehicle_tax: str) -> dict[str, int]:
     out = {}
     for key, raw in (("compulsory", compulsory), ("commercial", commercial), ("vehicle_tax", vehicle_tax)):
@@ -173,7 +184,7 @@ def void_renewal(engine: Engine, *, renewal_id: int, reason: str, desk: str, sta
 
 
 def renewal_rows(engine: Engine, event_id: int, *, desk: str | None = None, pending_invoice: bool = False,
-                 limit: int = 200) -> list[dict]:
+                 invitation_id: int | None = None, limit: int = 200) -> list[dict]:
     from core.models import Customer
 
     with read_session(engine) as s:
@@ -185,10 +196,12 @@ def renewal_rows(engine: Engine, event_id: int, *, desk: str | None = None, pend
              .where(Renewal.event_id == event_id).order_by(Renewal.id.desc()).limit(limit))
         if desk:
             q = q.where(Renewal.desk == desk)
+        if invitation_id is not None:
+            q = q.where(Renewal.invitation_id == invitation_id)
         if pending_invoice:
             q = q.where(Renewal.invoice_no == "", Renewal.voided_at.is_(None))
         rows = s.execute(q).all()
-    return [{"renewal_id": r.id, "receipt_no": r.receipt_no, "time": r.created_at.strftime("%H:%M"), "name": name,
+    return [{"renewal_id": r.id, "vehicle_id": r.vehicle_id, "receipt_no": r.receipt_no, "time": r.created_at.strftime("%H:%M"), "name": name,
              "plate": format_plate(plate), "insurer": r.insurer, "total_fen": r.total_fen,
              "payment_method": r.payment_method, "advisor": advisor or "", "invoice_no": r.invoice_no,
              "voided": r.voided_at is not None} for r, name, plate, advisor in rows]

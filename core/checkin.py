@@ -79,6 +79,13 @@ def check_in(engine: Engine, *, event_id: int, desk: str, staff_id: int | None, 
                       raw=raw or f"#{invitation_id}", nonce=nonce)
 
 
+def explain(engine: Engine, *, event_id: int, raw: str) -> None:
+    """Raise the reason a typed code finds nobody here (unknown, other event, cancelled)."""
+    with read_session(engine) as s:
+        resolve_invitation(s, event_id, raw, None)
+    raise DeskError("unknown_code")
+
+
 def find(engine: Engine, *, event_id: int, raw: str) -> list[dict]:
     with read_session(engine) as s:
         return lookup.search(s, event_id, raw)

@@ -42,6 +42,19 @@ def find_event(session: Session, ref: str | int) -> Event | None:
     return session.execute(select(Event).where(Event.name == ref)).scalars().first()
 
 
+def current_event(engine: Engine) -> Event | None:
+    """Today's event if there is one, else the nearest upcoming, else the latest."""
+    today = now().date()
+    with read_session(engine) as s:
+        for q in (select(Event).where(Event.event_date == today).order_by(Event.id.desc()),
+                  select(Event).where(Event.event_date > today).order_by(Event.event_date, Event.id),
+                  select(Event).order_by(Event.event_date.desc(), Event.id.desc())):
+            ev = s.execute(q).scalars().first()
+            if ev:
+                return ev
+    return None
+
+
 def list_events(engine: Engine) -> list[Event]:
     with read_session(engine) as s:
         return list(s.execute(select(Event).order_by(Event.event_date.desc(), Event.id.desc())).scalars())

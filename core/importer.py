@@ -456,3 +456,28 @@ def assign_invitations(session: Session, event_id: int) -> dict[int, int]:
     if changes:
         session.execute(update(Invitation), changes)
     return added
+
+
+class _DryRun(Exception):
+    pass
+
+
+def import_guests(engine, event_id: int, plan: ImportPlan, *, dry_run: bool = False, lang: str = "zh-CN",
+                  desk: str = "", staff_id: int | None = None) -> ImportReport:
+    """The import as one transaction: all accepted rows or nothing. A dry run is the same work
+    rolled back, so its counts are exactly what a real import would do."""
+    from core.audit import audit
+    from core.store import write_session
+
+    report = ImportReport()
+    try:
+        with write_session(engine) as s:
+            report = apply_import(s, event_id, plan, lang=lang)
+            if dry_run:
+                raise _DryRun
+            audit(s, "import", event_id=event_id, desk=desk, staff_id=staff_id, raw=plan.filename,
+                  detail={"accepted": report.accepted, "updated": report.updated,
+                          "warned": len(report.warned), "rejected": len(report.rejected)})
+    except _DryRun:
+        pass
+    return report

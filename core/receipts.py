@@ -172,3 +172,36 @@ def preview(engine: Engine, job_id: int) -> dict:
     return {"receipt": receipt, "render": meta["render"], "paper_mm": meta["paper_mm"],
             "lines": [text for style, text in lines(receipt, meta["paper_mm"]) if style != "qr"],
             "bytes": len(job.payload)}
+
+
+def test_print(engine: Engine, *, desk: str) -> dict:
+    """A sample receipt with Chinese, punctuation, ￥ and a QR, to check a printer before the doors open."""
+    from core.printing import Receipt
+
+    receipt = Receipt(store="RenewDay", event="打印测试", title="测试小票", receipt_no=f"TEST-{now():%H%M%S}",
+                      time=now().strftime("%Y-%m-%d %H:%M:%S"), desk=desk, staff="", customer="张*明",
+                      phone="138****5678", plates="粤B·***45",
+                      items=[("中文", "续保礼品领取凭证"), ("标点", "“”，。！？、；："), ("金额", "¥128.00")])
+    printer = desk_printer(engine, desk)
+    with write_session(engine) as s:
+        job = PrintJob(event_id=None, receipt_no=receipt.receipt_no, desk=desk, created_at=now(), target=_target(printer),
+                       payload=build_receipt(receipt, render=printer.render, paper_mm=printer.paper_mm),
+                       preview=json.dumps({"receipt": receipt.as_dict(), "render": printer.render,
+                                           "paper_mm": printer.paper_mm}, ensure_ascii=False),
+                       status="pending" if printer.connection != "none" else "screen")
+        s.add(job)
+        s.flush()
+        job_id = job.id
+    return send_job(engine, job_id)
+
+
+def status_of(engine: Engine, desk: str) -> str:
+    """online / paper_out / offline / unknown for a network printer; 'none' or 'unknown' otherwise."""
+    from core.printing import printer_status
+
+    p = desk_printer(engine, desk)
+    if p.connection == "none":
+        return "none"
+    if p.connection != "network":
+        return "unknown"
+    return printer_status(p.host, p.port, timeout=min(1.0, p.timeout_s))

@@ -1,0 +1,43 @@
+"""RenewDay 续保直销会现场系统: page config, station sign-in, navigation built from the role."""
+from __future__ import annotations
+
+import streamlit as st
+
+from pages.common import DESK_ROLES, station, tr
+
+st.set_page_config(page_title="RenewDay 续保直销会", page_icon="🚗", layout="wide")
+
+PAGES = {
+    "checkin": ("pages/checkin.py", "page.checkin", "📷"),
+    "cashier": ("pages/cashier.py", "page.cashier", "💴"),
+    "gifts": ("pages/gifts.py", "page.gifts", "🎁"),
+    "board": ("pages/board.py", "page.board", "🏆"),
+    "setup": ("pages/setup.py", "page.setup", "⚙️"),
+    "import": ("pages/import_guests.py", "page.import", "📥"),
+}
+
+
+def page(name: str, default: bool = False) -> st.Page:
+    path, title, icon = PAGES[name]
+    return st.Page(path, title=tr(title), icon=icon, url_path=name, default=default)
+
+
+current = station()
+board = page("board")
+if current is None:
+    # Not signed in: the sign-in page, and the board for the TV (no menu, nothing else reachable).
+    nav = st.navigation([st.Page("pages/signin.py", title=tr("page.signin"), icon="🔑", url_path="signin", default=True),
+                        board], position="hidden")
+else:
+    allowed = [name for name, roles in DESK_ROLES.items() if roles is None or current.role in roles]
+    desk_pages = [page(n, default=(i == 0)) for i, n in enumerate(n for n in allowed if n != "board")]
+    nav = st.navigation(desk_pages + [board], position="sidebar")
+    with st.sidebar:
+        st.markdown(f"**{current.staff_name}** · {tr('role.' + current.role)}  \n{tr('ui.desk')}: **{current.desk}**  \n"
+                    f"{current.event_name}")
+        if st.button(tr("ui.sign_out"), key="sign_out"):
+            st.session_state.pop("station", None)
+            st.rerun()
+        st.radio(tr("ui.language"), ["zh-CN", "en"], key="lang", horizontal=True,
+                 format_func=lambda v: "中文" if v == "zh-CN" else "English")
+nav.run()

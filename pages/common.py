@@ -1,0 +1,155 @@
+"""UI helpers shared by the pages: the engine, the station, translations, verdicts, the scanner box.
+
+Pages stay thin: they call core and show what it answers. Nothing here decides a rule."""
+from __future__ import annotations
+
+import html
+import logging
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import streamlit as st
+
+from core import migrate
+from core.config import settings
+from core.errors import DeskError
+from core.i18n import t
+from core.store import get_engine
+
+log = logging.getLogger("renewday")
+DESK_ROLES = {  # which signed-in roles may open which page
+    "checkin": None, "cashier": ("cashier", "manager"), "gifts": None, "board": None,
+    "setup": ("manager",), "import": ("manager",),
+}
+ROLE_ZH = {"advisor": "role.advisor", "sa": "role.sa", "sales": "role.sales", "service": "role.service",
+           "telesales": "role.telesales", "cashier": "role.cashier", "manager": "role.manager"}
+
+
+@st.cache_resource
+def _engine(url: str):
+    engine = get_engine(url)
+    migrate.upgrade(engine)
+    return engine
+
+
+def engine():
+    """One engine per process and URL (the store is migrated on first use)."""
+    return _engine(settings().database_url)
+
+
+def lang() -> str:
+    return st.session_state.get("lang", settings().lang)
+
+
+def tr(key: str, **params) -> str:
+    return t(key, lang(), **params)
+
+
+@dataclass
+class Station:
+    staff_id: int
+    staff_name: str
+    role: str
+    desk: str
+    event_id: int
+    event_name: str
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == "manager"
+
+
+def station() -> Station | None:
+    return st.session_state.get("station")
+
+
+def require_station(page: str) -> Station:
+    """The signed-in station, or a plain message and stop."""
+    s = station()
+    if s is None:
+        st.warning(tr("ui.sign_in_first"))
+        st.stop()
+    allowed = DESK_ROLES.get(page)
+    if allowed and s.role not in allowed:
+        st.error(tr("reason.not_manager") if allowed == ("manager",) else tr("ui.role_not_allowed"))
+        st.stop()
+    return s
+
+
+def refusal_text(e: DeskError) -> str:
+    info = {k: v for k, v in e.info.items() if isinstance(v, (str, int, float))}
+    return tr(f"reason.{e.reason}", **info)
+
+
+@contextmanager
+def desk_action(show=None):
+    """Run a desk action: a refusal becomes a plain message, anything else a generic one (logged)."""
+    show = show or st.error
+    try:
+        yield
+    except DeskError as e:
+        show(refusal_text(e))
+    except Exception:  # noqa: BLE001 - no traceback ever reaches a desk
+        log.exception("desk action failed")
+        show(tr("reason.unexpected"))
+
+
+def esc(value) -> str:
+    return html.escape(str(value if value is not None else ""))
+
+
+def verdict(kind: str, title: str, lines: list[str] = (), key: str = "verdict") -> None:
+    """The big verdict that fills the desk: green, amber or red. Every value is escaped."""
+    colours = {"green": ("#0b7a3b", "#e8f7ee"), "amber": ("#a15c00", "#fff4e0"), "red": ("#b3261e", "#fdecea"),
+               "blue": ("#1a4fa0", "#eaf1fd")}
+    fg, bg = colours[kind]
+    body = "".join(f"<div style='font-size:1.6rem;margin-top:.3rem'>{line}</div>" for line in lines)
+    st.html(f"<div class='rd-verdict rd-{kind}' style='border:6px solid {fg};background:{bg};color:{fg};"
+            f"border-radius:18px;padding:1.4rem 1.8rem;'><div style='font-size:3.2rem;font-weight:800'>{title}</div>"
+            f"{body}</div>")
+
+
+def focus_scanner(key: str) -> None:
+    """Put the cursor back in the scanner box after each answer, so the next scan needs no tap."""
+    st.html(f"""<script>
+      setTimeout(() => {{
+        const doc = window.parent ? window.parent.document : document;
+        const box = doc.querySelector('.st-key-{key} input');
+        const active = doc.activeElement;
+        if (box && (!active || active === doc.body || active.tagName === 'BUTTON')) box.focus();
+      }}, 150);
+    </script>""", unsafe_allow_javascript=True)
+
+
+def scan_nonce(desk: str, raw: str) -> str:
+    """Same code, same desk, same second: a retried request acts once."""
+    return f"{desk}|{raw.strip().upper()}|{int(time.time())}"
+
+
+def decode_photo(upload) -> str | None:
+    """A QR or barcode from a camera photo (zxing-cpp); None when nothing readable is in it."""
+    if upload is None:
+        return None
+    import zxingcpp
+    from PIL import Image
+
+    try:
+        found = zxingcpp.read_barcodes(Image.open(upload))
+    except Exception:  # noqa: BLE001 - a bad photo is just 'nothing found'
+        return None
+    return found[0].text if found else None
+
+
+def yuan(fen: int) -> str:
+    from core.validate import format_yuan
+
+    return format_yuan(fen)
+
+
+def guest_lines(g: dict) -> list[str]:
+    """A guest's details for a staff desk (full data), escaped."""
+    group = tr(f"group.{g['group']}") if g.get("group") else ""
+    out = [f"{esc(g['phone'])} · {esc(g['plates'] or tr('ui.no_plate'))}",
+           f"{tr('ui.party_size')}: {g['party_size']} · {tr('ui.advisor')}: {esc(g['advisor'] or '—')} · {esc(group)}"]
+    return out

@@ -1,0 +1,176 @@
+"""礼品发放: what is due, renewal gift and lucky draw with a reveal, the receipt, reclaim, stock."""
+import streamlit as st
+
+from core import checkin, codes, gifts, receipts
+from core.errors import DeskError
+from core.printing import render_image
+from pages.common import desk_action, engine, esc, focus_scanner, guest_lines, refusal_text, require_station, tr, verdict
+
+station = require_station("gifts")
+eng = engine()
+ss = st.session_state
+
+
+def on_scan() -> None:
+    raw = (ss.get("gift_scan") or "").strip()
+    ss["gift_scan"] = ""
+    ss["gift_matches"], ss["gift_msg"], ss["gift_reveal"], ss["gift_offer"] = [], None, None, None
+    if not raw:
+        return
+    try:
+        matches = checkin.find(eng, event_id=station.event_id, raw=raw)
+        if not matches and codes.looks_like_code(codes.normalize_code(raw)):
+            checkin.explain(eng, event_id=station.event_id, raw=raw)
+        if len(matches) == 1:
+            ss["gift_guest"] = matches[0]["invitation_id"]
+        elif matches:
+            ss["gift_matches"] = matches
+        else:
+            ss["gift_msg"] = tr("reason.unknown_code")
+    except DeskError as e:
+        ss["gift_msg"] = refusal_text(e)
+
+
+def serve(invitation_id: int, renewal_id: int | None, *, gift: bool, draw: bool, kind: str = "renewal",
+          gift_type_id: int | None = None) -> None:
+    """Hand out and/or draw, then the receipt. The hand-out is saved before anything is printed."""
+    ss["gift_offer"], ss["gift_msg"] = None, None
+    gift_ids, draw_ids, reveal = [], [], {}
+    try:
+        if gift:
+            out = gifts.hand_out_gift(eng, event_id=station.event_id, invitation_id=invitation_id, renewal_id=renewal_id,
+                                      kind=kind, gift_type_id=gift_type_id, desk=station.desk, staff_id=station.staff_id)
+            gift_ids.append(out["gift_issue_id"])
+            reveal["gift"] = out["gift"]
+        if draw:
+            out = gifts.draw_prize(eng, event_id=station.event_id, renewal_id=renewal_id, desk=station.desk,
+                                   staff_id=station.staff_id)
+            draw_ids.append(out["draw_id"])
+            reveal["prize"], reveal["won"] = out["prize"], out["won"]
+    except DeskError as e:
+        ss["gift_msg"] = refusal_text(e)
+        if e.reason == "out_of_stock" and e.info.get("substitute_id"):
+            ss["gift_offer"] = {"renewal_id": renewal_id, "gift_type_id": e.info["substitute_id"], "kind": kind}
+    if gift_ids or draw_ids:
+        ss["gift_reveal"], ss["gift_celebrated"] = reveal, False
+        try:
+            ss["gift_job"] = receipts.issue_receipt(eng, event_id=station.event_id, invitation_id=invitation_id,
+                                                    desk=station.desk, staff_id=station.staff_id,
+                                                    gift_issue_ids=gift_ids, draw_ids=draw_ids)
+        except Exception:  # noqa: BLE001 - the hand-out is saved; the receipt can be reprinted
+            import logging
+
+            logging.getLogger("renewday").exception("receipt failed")
+            ss["gift_job"] = {"status": "failed", "error": tr("reason.unexpected"), "job_id": None}
+
+
+st.title(tr("page.gifts"))
+st.text_input(tr("gifts.scan_label"), key="gift_scan", on_change=on_scan, placeholder=tr("checkin.scan_placeholder"))
+focus_scanner("gift_scan")
+
+if ss.get("gift_msg"):
+    verdict("red", tr("gifts.refused"), [esc(ss["gift_msg"])])
+offer = ss.get("gift_offer")
+if offer and ss.get("gift_guest"):
+    st.button(tr("gifts.give_substitute"), key="gift_substitute", type="primary", on_click=serve,
+              args=(ss["gift_guest"], offer["renewal_id"]),
+              kwargs={"gift": True, "draw": False, "kind": offer["kind"], "gift_type_id": offer["gift_type_id"]})
+for m in ss.get("gift_matches", []):
+    if st.button(f"{m['name']} · {m['phone']} · {m['plates'] or tr('ui.no_plate')}", key=f"gpick_{m['invitation_id']}"):
+        ss["gift_guest"], ss["gift_matches"] = m["invitation_id"], []
+        st.rerun()
+
+reveal = ss.get("gift_reveal")
+if reveal:
+    lines = []
+    if reveal.get("gift"):
+        lines.append(tr("gifts.gift_given", gift=esc(reveal["gift"])))
+    if "prize" in reveal:
+        title = tr("gifts.won", prize=esc(reveal["prize"])) if reveal["won"] else tr("gifts.blank")
+        verdict("green" if reveal["won"] else "blue", title, lines)
+        if reveal["won"] and not ss.get("gift_celebrated"):
+            st.balloons()
+            ss["gift_celebrated"] = True
+    else:
+        verdict("green", lines[0] if lines else tr("ui.saved"))
+job = ss.get("gift_job")
+if job:
+    if job["status"] == "failed":
+        st.warning(tr("reason.printer_failed", error=job["error"]))
+        if job.get("job_id") and st.button(tr("gifts.reprint"), key="gift_reprint_last"):
+            with desk_action():
+                ss["gift_job"] = receipts.reprint(eng, job_id=job["job_id"], desk=station.desk)
+                st.rerun()
+    elif job["status"] == "printed":
+        st.success(tr("gifts.printed", receipt_no=job["receipt_no"]))
+    if job.get("job_id"):
+        with st.expander(tr("gifts.preview"), expanded=job["status"] == "screen"):
+            view = receipts.preview(eng, job["job_id"])
+            if view["render"] == "image":
+                st.image(render_image(view["receipt"], view["paper_mm"]).convert("L"))
+            else:
+                st.code("\n".join(view["lines"]), language=None)
+
+inv_id = ss.get("gift_guest")
+if inv_id:
+    due = gifts.entitlements(eng, event_id=station.event_id, invitation_id=inv_id)
+    g = due["guest"]
+    st.subheader(g["name"] or g["phone"])
+    for line in guest_lines(g):
+        st.markdown(line)
+    if not due["renewals"]:
+        st.info(tr("reason.not_renewed"))
+    for r in due["renewals"]:
+        with st.container(border=True):
+            head = f"**{esc(r['plate'])}** · {tr('gifts.renewal')} {esc(r['receipt_no'])}"
+            if r["voided"]:
+                st.markdown(head + f" · ❌ {tr('gifts.voided')}")
+                continue
+            st.markdown(head)
+            st.markdown(tr("gifts.status", gift=esc(r["gift_given"]) or tr("gifts.not_yet"), done=r["draws_done"],
+                           allowed=r["draws_allowed"]) + ("" if not r["draw_results"] else " · " + "、".join(map(esc, r["draw_results"]))))
+            c1, c2, c3 = st.columns(3)
+            if r["gift_due"] and r["draws_due"]:
+                c1.button(tr("gifts.gift_and_draw"), key=f"both_{r['renewal_id']}", type="primary", on_click=serve,
+                          args=(inv_id, r["renewal_id"]), kwargs={"gift": True, "draw": True})
+            if r["gift_due"]:
+                c2.button(tr("gifts.gift_only"), key=f"gift_{r['renewal_id']}", on_click=serve,
+                          args=(inv_id, r["renewal_id"]), kwargs={"gift": True, "draw": False})
+            if r["draws_due"]:
+                c3.button(tr("gifts.draw", n=r["draws_due"]), key=f"draw_{r['renewal_id']}",
+                          type="primary" if not r["gift_due"] else "secondary", on_click=serve,
+                          args=(inv_id, r["renewal_id"]), kwargs={"gift": False, "draw": True})
+            if not r["gift_due"] and not r["draws_due"]:
+                st.caption(tr("reason.nothing_due"))
+    if due["arrival_due"]:
+        st.button(tr("gifts.arrival_gift"), key="gift_arrival", on_click=serve, args=(inv_id, None),
+                  kwargs={"gift": True, "draw": False, "kind": "arrival"})
+    for item in due["reclaim"]:
+        c1, c2 = st.columns([3, 1])
+        c1.warning(tr("gifts.reclaim", item=esc(item["item"])))
+        if c2.button(tr("gifts.reclaimed"), key=f"reclaim_{item['kind']}_{item['id']}"):
+            with desk_action():
+                gifts.mark_reclaimed(eng, kind=item["kind"], item_id=item["id"], desk=station.desk, staff_id=station.staff_id)
+                st.rerun()
+
+with st.expander(tr("gifts.printer")):
+    status = receipts.status_of(eng, station.desk)
+    st.markdown(tr("gifts.printer_status", status=tr(f"printer.{status}")))
+    if st.button(tr("gifts.test_print"), key="gift_test_print"):
+        with desk_action():
+            out = receipts.test_print(eng, desk=station.desk)
+            (st.success if out["status"] in ("printed", "screen") else st.warning)(
+                tr("gifts.test_result", status=tr(f"job.{out['status']}"), error=out["error"]))
+    for j in receipts.jobs(eng, event_id=station.event_id, desk=station.desk, failed_only=True):
+        c1, c2 = st.columns([3, 1])
+        c1.markdown(f"{esc(j['receipt_no'])} · {j['time']} · {esc(j['error'])}")
+        if c2.button(tr("gifts.reprint"), key=f"reprint_{j['job_id']}"):
+            with desk_action():
+                receipts.reprint(eng, job_id=j["job_id"], desk=station.desk)
+                st.rerun()
+
+with st.expander(tr("gifts.stock")):
+    for row in gifts.stock_report(eng, station.event_id):
+        text = tr("gifts.stock_row", name=esc(row["name"]), kind=tr(f"kind.{row['kind']}"), initial=row["initial"],
+                  out=row["handed_out"], left=row["left"])
+        (st.warning if row["low"] else st.markdown)(("⚠️ " if row["low"] else "") + text)
