@@ -154,8 +154,8 @@ if inv_id:
                 st.rerun()
 
 with st.expander(tr("gifts.printer")):
-    status = receipts.status_of(eng, station.desk)
-    st.markdown(tr("gifts.printer_status", status=tr(f"printer.{status}")))
+    if st.button(tr("gifts.check_printer"), key="gift_check_printer"):
+        st.markdown(tr("gifts.printer_status", status=tr(f"printer.{receipts.status_of(eng, station.desk)}")))
     if st.button(tr("gifts.test_print"), key="gift_test_print"):
         with desk_action():
             out = receipts.test_print(eng, desk=station.desk)

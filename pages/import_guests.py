@@ -41,12 +41,12 @@ if upload is not None:
     st.caption(tr("import.header_at", row=plan.header_row, columns="、".join(tr(f"field.{f}") for f in plan.columns)))
     if report.rejected:
         st.subheader(tr("import.rejected_rows"))
-        st.dataframe(pd.DataFrame([{tr("import.row"): r["row"], tr("import.reason"): r["reason"]} for r in report.rejected]),
-                     hide_index=True, width="stretch")
+        st.table(pd.DataFrame([{tr("import.row"): r["row"], tr("import.reason"): r["reason"]} for r in report.rejected])
+                 .set_index(tr("import.row")))
     if report.warned:
         st.subheader(tr("import.warned_rows"))
-        st.dataframe(pd.DataFrame([{tr("import.row"): r["row"] or "—", tr("import.reason"): r["reason"]} for r in report.warned]),
-                     hide_index=True, width="stretch")
+        st.table(pd.DataFrame([{tr("import.row"): r["row"] or "—", tr("import.reason"): r["reason"]} for r in report.warned])
+                 .set_index(tr("import.row")))
     n = report.accepted + report.updated
     if n and st.button(tr("import.commit", n=n), type="primary", key="import_commit"):
         with desk_action():

@@ -1,0 +1,131 @@
+"""Browser tests: `streamlit run` once per module on a fresh store with the demo event and a
+loopback printer; Playwright drives Debian's Chromium (never a downloaded browser)."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import need_chromium
+from tests.fakeprinter import FakePrinter
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "e2e" / "artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class App:
+    def __init__(self, url: str, db_url: str, printer: FakePrinter, event_id: int):
+        self.url, self.db_url, self.printer, self.event_id = url, db_url, printer, event_id
+
+    @property
+    def engine(self):
+        from core.store import get_engine
+
+        return get_engine(self.db_url)
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    chromium = need_chromium()
+    del chromium
+    tmp = tmp_path_factory.mktemp("app")
+    db_url = f"sqlite:///{tmp / 'event.db'}"
+    env = {**os.environ, "DATABASE_URL": db_url, "RENEWDAY_DATA_DIR": str(tmp)}
+    subprocess.run([sys.executable, "-m", "core", "demo", "--customers", "60"], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=120)
+    printer = FakePrinter()
+    from core import receipts
+    from core.store import get_engine
+
+    receipts.save_desk_printer(get_engine(db_url), desk="礼品台1", connection="network", host="127.0.0.1",
+                               port=printer.port, timeout_s=2.5)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                             "--server.address", "127.0.0.1", "--server.headless", "true"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
+    yield App(url, db_url, printer, 1)
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    printer.close()
+    from core.store import dispose_all
+
+    dispose_all()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    pg = context.new_page()
+    pg.set_default_timeout(20000)
+    yield pg
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}-last.png"), full_page=True)
+    context.close()
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def choose(page, index: int, text: str) -> None:
+    """Pick `text` in the index-th Streamlit selectbox by typing, the way a keyboard user would."""
+    page.get_by_role("combobox").nth(index).click()
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+
+
+def sign_in(page, app: App, staff: str, desk: str, pin: str = "8888") -> None:
+    page.goto(app.url + "/", wait_until="domcontentloaded")
+    page.get_by_text("员工登录").first.wait_for()
+    choose(page, 1, staff)
+    choose(page, 2, desk)
+    page.get_by_label("密码").fill(pin)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_text("退出登录").wait_for()
+
+
+def scan(page, key: str, text: str) -> None:
+    box = page.locator(f".st-key-{key} input")
+    box.click()
+    box.fill(text)
+    box.press("Enter")
