@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -18,15 +19,18 @@ from core.models import ActionNonce, AuditEntry
 from core.store import write_session
 
 
+_INSERT_AUDIT = insert(AuditEntry.__table__)
+
+
 def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def audit(session: Session, action: str, *, event_id: int | None, desk: str, staff_id: int | None,
           raw: str = "", result: str = "ok", detail: Any = None) -> None:
-    session.add(AuditEntry(at=now(), event_id=event_id, desk=desk, staff_id=staff_id, action=action,
-                           raw_input=(raw or "")[:500], result=result,
-                           detail=_dump(detail) if detail is not None else ""))
+    session.connection().execute(_INSERT_AUDIT, {
+        "at": now(), "event_id": event_id, "desk": desk, "staff_id": staff_id, "action": action,
+        "raw_input": (raw or "")[:500], "result": result, "detail": _dump(detail) if detail is not None else ""})
 
 
 def run_action(engine: Engine, action: str, body: Callable[[Session], dict], *, event_id: int | None,
@@ -44,7 +48,6 @@ def run_action(engine: Engine, action: str, body: Callable[[Session], dict], *, 
                       detail=result)
                 if nonce:
                     session.add(ActionNonce(nonce=nonce, action=action, result=_dump(result), at=now()))
-                session.flush()
             return result
         except DeskError as refusal:
             with write_session(engine) as session:

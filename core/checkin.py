@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -16,6 +16,7 @@ from core.store import read_session
 from core.validate import clean, normalize_phone, normalize_plate
 
 DOUBLE_SCAN = timedelta(seconds=1)
+_INSERT_CHECKIN = insert(CheckIn.__table__)
 WALK_IN_SOURCES = {"网络集客": "web", "自然到店": "natural", "转介绍": "natural"}
 
 
@@ -63,16 +64,39 @@ def check_in(engine: Engine, *, event_id: int, desk: str, staff_id: int | None, 
 
     Returns the verdict (status 'welcome'); raises DeskError('already_checked_in', …) with the
     first check-in's time and desk. The same guest at the same desk within a second (a double
-    Enter) gets the same welcome again, and nothing changes."""
+    Enter) gets the same welcome again, and nothing changes. The hot path of the desk: one
+    joined read, one check-in read, one insert, the vehicles, the audit."""
     def body(s: Session) -> dict:
-        inv = resolve_invitation(s, event_id, raw, invitation_id)
-        inv = s.execute(select(Invitation).where(Invitation.id == inv.id).with_for_update()).scalar_one()
-        row, created = check_in_locked(s, inv, desk=desk, staff_id=staff_id)
-        card = lookup.guest_card(s, inv)
-        if not created:
-            if row.desk == desk and now() - row.at <= DOUBLE_SCAN:
+        if invitation_id is not None:
+            row = lookup.card_row(s, invitation_id=invitation_id, lock=True)
+        else:
+            code = codes.normalize_code(raw or "")
+            if not code:
+                raise DeskError("empty_input")
+            row = lookup.card_row(s, code=code, lock=True)
+        if row is None:
+            raise DeskError("unknown_code", raw=(raw or "")[:40])
+        if row.event_id != event_id:
+            raise DeskError("foreign_event", event=lookup.event_name(s, row.event_id))
+        if row.cancelled:
+            raise DeskError("cancelled")
+        existing = lookup.checkin_row(s, row.id)
+        ts = now()
+        if existing is None:
+            s.connection().execute(_INSERT_CHECKIN, {"invitation_id": row.id, "event_id": row.event_id, "desk": desk,
+                                                     "staff_id": staff_id, "at": ts, "party_size": row.party_size,
+                                                     "undo_reason": ""})
+        elif existing.undone_at is not None:  # undone earlier: the guest is back
+            s.execute(update(CheckIn.__table__).where(CheckIn.id == existing.id).values(
+                undone_at=None, undone_by=None, undo_reason="", at=ts, desk=desk, staff_id=staff_id,
+                party_size=row.party_size))
+        else:
+            card = lookup.guest_card(s, row, checkin=existing)
+            if existing.desk == desk and ts - existing.at <= DOUBLE_SCAN:
                 return {**card, "status": "welcome", "repeat": True}
-            raise DeskError("already_checked_in", at=row.at.strftime("%H:%M:%S"), desk=row.desk, guest=card)
+            raise DeskError("already_checked_in", at=existing.at.strftime("%H:%M:%S"), desk=existing.desk, guest=card)
+        card = lookup.guest_card(s, row, checkin=None)
+        card["checked_in_at"], card["checked_in_desk"] = ts.strftime("%H:%M:%S"), desk
         return {**card, "status": "welcome"}
 
     return run_action(engine, "check_in", body, event_id=event_id, desk=desk, staff_id=staff_id,

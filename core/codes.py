@@ -13,8 +13,17 @@ LENGTH = 17
 _CODE = re.compile(rf"^[{ALPHABET}]{{{LENGTH}}}$")
 
 
+_SPACE = len(ALPHABET) ** LENGTH
+
+
 def new_code() -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+    """One uniform draw from all 31^17 codes (secrets.randbelow), written in base 31."""
+    n = secrets.randbelow(_SPACE)
+    out = []
+    for _ in range(LENGTH):
+        n, d = divmod(n, 31)
+        out.append(ALPHABET[d])
+    return "".join(out)
 
 
 def normalize_code(raw: str) -> str:

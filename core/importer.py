@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import csv
 import io
+from functools import lru_cache
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Date, DateTime, bindparam, func, insert, select, update
 from sqlmodel import Session
 
 from core import codes
@@ -197,11 +198,13 @@ def _outcome(value: str) -> str | None:
     return None
 
 
-def plan_row(row_no: int, cells: dict[str, object], *, today: date) -> RowPlan:
+def plan_row(row_no: int, cells: dict[str, object], *, today: date, cleaned: dict[str, str] | None = None) -> RowPlan:
+    """Validate one row. `cells` are the raw values (dates need them); `cleaned` the same, cleaned."""
     plan = RowPlan(row=row_no)
     d = plan.data
-    d["name"] = clean(cells.get("name"))[:40]
-    raw_phone = clean(cells.get("phone"))
+    c = cleaned if cleaned is not None else {f: clean(v) for f, v in cells.items()}
+    d["name"] = c.get("name", "")[:40]
+    raw_phone = c.get("phone", "")
     d["phone"] = normalize_phone(raw_phone) if raw_phone else None
     if not d["name"] and not raw_phone:
         plan.errors.append(("import.row_no_name_phone", {}))
@@ -214,12 +217,12 @@ def plan_row(row_no: int, cells: dict[str, object], *, today: date) -> RowPlan:
     if "<" in d["name"] or ">" in d["name"]:
         plan.errors.append(("import.row_bad_name", {"value": d["name"]}))
 
-    raw_plate = clean(cells.get("plate"))
+    raw_plate = c.get("plate", "")
     d["plate"] = normalize_plate(raw_plate) if raw_plate else None
     if raw_plate and d["plate"] is None and raw_plate not in ("无", "-", "新车", "未上牌"):
         plan.errors.append(("import.row_bad_plate", {"value": raw_plate}))
 
-    raw_vin = clean(cells.get("vin"))
+    raw_vin = c.get("vin", "")
     d["vin"] = None
     if raw_vin:
         vin, problem = check_vin(raw_vin)
@@ -232,29 +235,29 @@ def plan_row(row_no: int, cells: dict[str, object], *, today: date) -> RowPlan:
 
     for key in ("commercial_expiry", "compulsory_expiry", "expiry"):
         raw = cells.get(key)
-        if raw is None or clean(raw) == "":
+        if raw is None or c.get(key, "") == "":
             d[key] = None
             continue
         parsed = parse_date(raw)
         d[key] = parsed
         if parsed is None:
-            plan.warnings.append(("import.row_bad_date", {"value": clean(raw)}))
+            plan.warnings.append(("import.row_bad_date", {"value": c[key]}))
         elif parsed.year < today.year - 2 or parsed.year > today.year + 2:
             plan.warnings.append(("import.row_odd_date", {"value": parsed.isoformat()}))
     if d.pop("expiry") and not d["commercial_expiry"]:
         d["commercial_expiry"] = parse_date(cells.get("expiry"))
 
-    d["model"] = clean(cells.get("model"))[:60]
-    d["insurer_last"] = clean(cells.get("insurer_last"))[:30]
-    d["advisor"] = clean(cells.get("advisor"))[:20]
-    raw_cat = clean(cells.get("category"))
+    d["model"] = c.get("model", "")[:60]
+    d["insurer_last"] = c.get("insurer_last", "")[:30]
+    d["advisor"] = c.get("advisor", "")[:20]
+    raw_cat = c.get("category", "")
     d["group"] = _category(raw_cat) if raw_cat else "natural"
     if d["group"] is None:
         d["group"] = "natural"
         plan.warnings.append(("import.row_unknown_category", {"value": raw_cat}))
-    year = clean(cells.get("loss_year"))[:4]
+    year = c.get("loss_year", "")[:4]
     d["loss_year"] = int(year) if year.isdigit() else None
-    d["call_outcome"] = _outcome(clean(cells.get("call_outcome")))
+    d["call_outcome"] = _outcome(c.get("call_outcome", ""))
     return plan
 
 
@@ -268,16 +271,16 @@ def plan_table(rows: list[list], *, filename: str = "", today: date | None = Non
     plans: list[RowPlan] = []
     seen_rows: dict[tuple, int] = {}
     seen_vins: dict[str, int] = {}
+    fields = sorted(cols)
     for i in range(start, len(rows)):
         raw = rows[i]
-        if not any(clean(c) for c in raw):
-            continue
-        first_text = next((clean(c) for c in raw if clean(c)), "")
-        if first_text.startswith(FOOTER_WORDS):
-            continue
+        first_text = next((t for t in (clean(v) for v in raw if v is not None and v != "") if t), "")
+        if not first_text or first_text.startswith(FOOTER_WORDS):
+            continue  # a blank row, or the footer (合计…)
         cells = {f: (raw[c] if c < len(raw) else None) for f, c in cols.items()}
-        key = tuple(clean(cells[f]) for f in sorted(cells))
-        plan = plan_row(i + 1, cells, today=today)
+        cleaned = {f: clean(v) for f, v in cells.items()}
+        key = tuple(cleaned[f] for f in fields)
+        plan = plan_row(i + 1, cells, today=today, cleaned=cleaned)
         if key in seen_rows:
             plan.duplicate_of = seen_rows[key]
             plan.warnings = [("import.row_duplicate", {"row": seen_rows[key]})]
@@ -383,21 +386,17 @@ def apply_import(session: Session, event_id: int, plan: ImportPlan, *, lang: str
             report.updated += 1
         row_customer.append((r, cust_key))
 
-    new_ids: list[int] = []
-    if new_customers:
-        new_ids = list(session.scalars(insert(Customer).returning(Customer.id, sort_by_parameter_order=True),
-                                       new_customers))
+    # Core statements (executemany and multi-row INSERT … RETURNING), not the ORM's per-object path.
+    conn = session.connection()
+    new_ids = _insert_rows(conn, Customer, new_customers, want_ids=True)
 
     def resolve(key) -> int:
         return new_ids[key[1]] if isinstance(key, tuple) else key
 
-    if cust_updates:
-        session.execute(update(Customer), list(cust_updates.values()))
-    if veh_updates:
-        session.execute(update(Vehicle), list(veh_updates.values()))
-    if new_vehicles:
-        session.execute(insert(Vehicle), [{**{k: v for k, v in nv.items() if k != "customer_key"},
-                                            "customer_id": resolve(nv["customer_key"])} for nv in new_vehicles])
+    _update_by_id(conn, Customer, cust_updates.values())
+    _update_by_id(conn, Vehicle, veh_updates.values())
+    _insert_rows(conn, Vehicle, [{**{k: v for k, v in nv.items() if k != "customer_key"},
+                                  "customer_id": resolve(nv["customer_key"])} for nv in new_vehicles])
 
     # One invitation per customer and event; the sheet's advisor, group and outcome win.
     new_invites: dict[int, dict] = {}
@@ -417,12 +416,63 @@ def apply_import(session: Session, event_id: int, plan: ImportPlan, *, lang: str
         else:
             new_invites[cid] = {"event_id": event_id, "customer_id": cid, "code": codes.new_code(),
                                 "created_at": ts, "advisor_id": None, "call_outcome": None, **fields}
-    if new_invites:
-        session.execute(insert(Invitation), list(new_invites.values()))
-    if invite_updates:
-        session.execute(update(Invitation), list(invite_updates.values()))
+    _insert_rows(conn, Invitation, list(new_invites.values()))
+    _update_by_id(conn, Invitation, invite_updates.values())
     assign_invitations(session, event_id)
     return report
+
+
+def _insert_rows(conn, model, rows: list[dict], *, want_ids: bool = False) -> list[int]:
+    """Many rows at once. SQLite (the write lock is held: BEGIN IMMEDIATE) gets the driver's own
+    executemany with ids given from max(id) + 1; PostgreSQL a Core INSERT … RETURNING in order."""
+    if not rows:
+        return []
+    table = model.__table__
+    if conn.dialect.name != "sqlite":
+        stmt = insert(table)
+        if want_ids:
+            return list(conn.execute(stmt.returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
+        conn.execute(stmt, rows)
+        return []
+    start = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one() + 1
+    columns = [c.name for c in table.columns if c.name != "id"]
+    defaults = {c.name: (c.default.arg if c.default is not None and not callable(c.default.arg) else None)
+                for c in table.columns}
+    timed = [n for n in columns if isinstance(table.c[n].type, (Date, DateTime))]
+    ids = list(range(start, start + len(rows)))
+    params = []
+    for i, row in zip(ids, rows):
+        values = {n: row.get(n, defaults[n]) for n in columns}
+        for n in timed:
+            values[n] = _sqlite_value(values[n])
+        params.append((i, *values.values()))
+    names = ", ".join(f'"{n}"' for n in ["id", *columns])
+    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * (len(columns) + 1))})'
+    conn.connection.driver_connection.cursor().executemany(sql, params)
+    return ids
+
+
+@lru_cache(maxsize=4096)
+def _sqlite_value(value):
+    """What SQLAlchemy's SQLite types would store: dates and datetimes as ISO text."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _update_by_id(conn, model, rows) -> None:
+    """executemany UPDATE … WHERE id = ?, grouped by the set of columns each row changes."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        cols = tuple(sorted(k for k in row if k != "id"))
+        groups.setdefault(cols, []).append({**{f"v_{k}": row[k] for k in cols}, "b_id": row["id"]})
+    table = model.__table__
+    for cols, params in groups.items():
+        if cols:
+            conn.execute(update(table).where(table.c.id == bindparam("b_id"))
+                         .values({k: bindparam(f"v_{k}") for k in cols}), params)
 
 
 def assign_invitations(session: Session, event_id: int) -> dict[int, int]:
@@ -453,8 +503,7 @@ def assign_invitations(session: Session, event_id: int) -> dict[int, int]:
             load[sid] += 1
             added[sid] = added.get(sid, 0) + 1
             changes.append({"id": inv_id, "advisor_id": sid})
-    if changes:
-        session.execute(update(Invitation), changes)
+    _update_by_id(session.connection(), Invitation, changes)
     return added
 
 

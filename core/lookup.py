@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -15,23 +15,55 @@ from core.validate import clean, format_plate, normalize_phone, normalize_plate
 MAX_MATCHES = 20
 
 
-def guest_card(session: Session, invitation: Invitation) -> dict:
-    """What a desk shows about a guest (full data: staff desks only)."""
-    customer = session.get(Customer, invitation.customer_id)
-    advisor = session.get(Staff, invitation.advisor_id) if invitation.advisor_id else None
-    vehicles = session.execute(select(Vehicle).where(Vehicle.customer_id == customer.id).order_by(Vehicle.id)).scalars().all()
-    checkin = session.execute(select(CheckIn).where(CheckIn.invitation_id == invitation.id)).scalar_one_or_none()
+_CARD = (select(Invitation.id, Invitation.event_id, Invitation.code, Invitation.group, Invitation.party_size,
+                Invitation.advisor_id, Invitation.call_outcome, Invitation.cancelled, Invitation.customer_id,
+                Customer.name, Customer.phone, Staff.name.label("advisor"))
+         .join(Customer, Customer.id == Invitation.customer_id)
+         .outerjoin(Staff, Staff.id == Invitation.advisor_id))
+
+
+# Prebuilt with bind parameters: the check-in desk's hot path compiles nothing per scan.
+_CARD_BY = {
+    ("code", False): _CARD.where(Invitation.code == bindparam("key")),
+    ("code", True): _CARD.where(Invitation.code == bindparam("key")).with_for_update(of=Invitation),
+    ("id", False): _CARD.where(Invitation.id == bindparam("key")),
+    ("id", True): _CARD.where(Invitation.id == bindparam("key")).with_for_update(of=Invitation),
+}
+_VEHICLES = (select(Vehicle.id, Vehicle.plate, Vehicle.vin, Vehicle.model, Vehicle.insurer_last)
+             .where(Vehicle.customer_id == bindparam("customer")).order_by(Vehicle.id))
+_CHECKIN = select(CheckIn.id, CheckIn.at, CheckIn.desk, CheckIn.undone_at).where(CheckIn.invitation_id == bindparam("inv"))
+
+
+def card_row(session: Session, *, code: str | None = None, invitation_id: int | None = None, lock: bool = False):
+    """The invitation with its customer and advisor in one read; locked for the action when asked."""
+    by = "code" if code is not None else "id"
+    return session.connection().execute(_CARD_BY[by, lock], {"key": code if code is not None else invitation_id}).first()
+
+
+def checkin_row(session: Session, invitation_id: int):
+    return session.connection().execute(_CHECKIN, {"inv": invitation_id}).first()
+
+
+def guest_card(session: Session, invitation, *, checkin=False) -> dict:
+    """What a desk shows about a guest (full data: staff desks only). `invitation` is an
+    Invitation, its id, or a card_row(); `checkin` a CheckIn row already read, None for none."""
+    row = invitation if hasattr(invitation, "advisor") else card_row(
+        session, invitation_id=invitation if isinstance(invitation, int) else invitation.id)
+    vehicles = session.connection().execute(_VEHICLES, {"customer": row.customer_id}).all()
+    if checkin is False:
+        checkin = checkin_row(session, row.id)
+    live = checkin is not None and checkin.undone_at is None
     return {
-        "invitation_id": invitation.id, "event_id": invitation.event_id, "code": invitation.code,
-        "name": customer.name, "phone": customer.phone or "", "group": invitation.group,
-        "party_size": invitation.party_size, "advisor": advisor.name if advisor else "",
-        "advisor_id": invitation.advisor_id, "call_outcome": invitation.call_outcome or "",
+        "invitation_id": row.id, "event_id": row.event_id, "code": row.code,
+        "name": row.name, "phone": row.phone or "", "group": row.group,
+        "party_size": row.party_size, "advisor": row.advisor or "",
+        "advisor_id": row.advisor_id, "call_outcome": row.call_outcome or "",
         "vehicles": [{"id": v.id, "plate": format_plate(v.plate), "vin": v.vin or "", "model": v.model,
                       "insurer_last": v.insurer_last} for v in vehicles],
         "plates": "、".join(format_plate(v.plate) for v in vehicles if v.plate),
-        "checked_in_at": checkin.at.strftime("%H:%M:%S") if checkin and not checkin.undone_at else "",
-        "checked_in_desk": checkin.desk if checkin and not checkin.undone_at else "",
-        "cancelled": invitation.cancelled,
+        "checked_in_at": checkin.at.strftime("%H:%M:%S") if live else "",
+        "checked_in_desk": checkin.desk if live else "",
+        "cancelled": row.cancelled,
     }
 
 
@@ -71,7 +103,7 @@ def search(session: Session, event_id: int, raw: str) -> list[dict]:
         .outerjoin(Vehicle, Vehicle.customer_id == Customer.id)
         .where(Invitation.event_id == event_id, or_(*conds))
         .distinct().order_by(Invitation.id).limit(MAX_MATCHES)).scalars().all()
-    return [guest_card(session, session.get(Invitation, i)) for i in ids]
+    return [guest_card(session, i) for i in ids]
 
 
 def event_name(session: Session, event_id: int) -> str:

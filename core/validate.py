@@ -18,14 +18,19 @@ _VIN_VALUES = {**{str(d): d for d in range(10)},
 _VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 
 
+_SPACES = re.compile(r"\s+")
+
+
 def clean(value) -> str:
     """Full-width to half-width, trimmed, inner runs of spaces collapsed."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = unicodedata.normalize("NFKC", str(value)).replace("\u00a0", " ")
-    return re.sub(r"\s+", " ", text).strip()
+    text = value if isinstance(value, str) else str(value)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).replace("\u00a0", " ")
+    return _SPACES.sub(" ", text).strip()
 
 
 def normalize_phone(value) -> str | None:
