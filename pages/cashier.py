@@ -6,7 +6,7 @@ from core import cashier, checkin, codes
 from core.errors import DeskError
 from core.events import list_staff
 from core.models import PAYMENT_METHODS
-from pages.common import desk_action, engine, esc, focus_scanner, guest_lines, refusal_text, require_station, tr, verdict, yuan
+from pages.common import answered, desk_action, engine, esc, focus_scanner, guest_lines, refusal_text, require_station, tr, verdict, yuan
 
 station = require_station("cashier")
 eng = engine()
@@ -16,6 +16,7 @@ ss = st.session_state
 def on_scan() -> None:
     raw = (ss.get("cashier_scan") or "").strip()
     ss["cashier_scan"] = ""
+    answered()
     ss["cashier_matches"], ss["cashier_msg"] = [], None
     if not raw:
         return
@@ -119,6 +120,7 @@ with tab_renew:
                             advisor_id=advisor, credit_reason=credit_reason, confirm_high=confirm, desk=station.desk,
                             staff_id=station.staff_id)
                         ss["cashier_done"] = done
+                        answered()
                         st.rerun()
                     except DeskError as e:
                         st.error(refusal_text(e))

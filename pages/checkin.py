@@ -4,7 +4,7 @@ import streamlit as st
 from core import checkin, codes
 from core.errors import DeskError
 from core.validate import normalize_phone
-from pages.common import (decode_photo, desk_action, engine, esc, focus_scanner, guest_lines, refusal_text,
+from pages.common import (answered, decode_photo, desk_action, engine, esc, focus_scanner, guest_lines, refusal_text,
                           require_station, scan_nonce, tr, verdict)
 
 station = require_station("checkin")
@@ -14,6 +14,7 @@ ss = st.session_state
 
 def show(result: dict) -> None:
     ss["checkin_result"] = result
+    answered()
 
 
 def handle(raw: str = "", invitation_id: int | None = None) -> None:

@@ -110,14 +110,25 @@ def verdict(kind: str, title: str, lines: list[str] = (), key: str = "verdict") 
             f"{body}</div>")
 
 
+def answered() -> None:
+    """A desk gave a new answer (a verdict, a saved renewal, a hand-out): the scanner takes the cursor."""
+    st.session_state["answer_seq"] = st.session_state.get("answer_seq", 0) + 1
+
+
 def focus_scanner(key: str) -> None:
-    """Put the cursor back in the scanner box after each answer, so the next scan needs no tap."""
+    """Put the cursor in the scanner box on arrival and after each answer, so the next scan needs
+    no tap; a rerun for any other reason (leaving a field, opening a tab) leaves the cursor alone."""
+    token = f"{key}:{st.session_state.get('answer_seq', 0)}"
     st.html(f"""<script>
       setTimeout(() => {{
         const doc = window.parent ? window.parent.document : document;
         const box = doc.querySelector('.st-key-{key} input');
-        const active = doc.activeElement;
-        if (box && (!active || active === doc.body || active.tagName === 'BUTTON')) box.focus();
+        const a = doc.activeElement;
+        if (!box) return;
+        if (doc.body.dataset.rdFocus !== '{token}' || !a || a === doc.body) {{
+          doc.body.dataset.rdFocus = '{token}';
+          box.focus();
+        }}
       }}, 150);
     </script>""", unsafe_allow_javascript=True)
 

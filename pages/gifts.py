@@ -4,7 +4,7 @@ import streamlit as st
 from core import checkin, codes, gifts, receipts
 from core.errors import DeskError
 from core.printing import render_image
-from pages.common import desk_action, engine, esc, focus_scanner, guest_lines, refusal_text, require_station, tr, verdict
+from pages.common import answered, desk_action, engine, esc, focus_scanner, guest_lines, refusal_text, require_station, tr, verdict
 
 station = require_station("gifts")
 eng = engine()
@@ -14,6 +14,7 @@ ss = st.session_state
 def on_scan() -> None:
     raw = (ss.get("gift_scan") or "").strip()
     ss["gift_scan"] = ""
+    answered()
     ss["gift_matches"], ss["gift_msg"], ss["gift_reveal"], ss["gift_offer"] = [], None, None, None
     if not raw:
         return
@@ -35,6 +36,7 @@ def serve(invitation_id: int, renewal_id: int | None, *, gift: bool, draw: bool,
           gift_type_id: int | None = None) -> None:
     """Hand out and/or draw, then the receipt. The hand-out is saved before anything is printed."""
     ss["gift_offer"], ss["gift_msg"] = None, None
+    answered()
     gift_ids, draw_ids, reveal = [], [], {}
     try:
         if gift:

@@ -225,3 +225,29 @@ def test_cli_refuses_unreadable_file(tmp_path, sqlite_url):
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     assert run_cli("import-guests", str(empty), "--event", "E", url=sqlite_url).returncode == 2
+
+
+def test_legacy_xls_with_serial_dates(tmp_path):
+    """Older DMS versions still export Excel 97-2003 .xls; dates arrive as date cells."""
+    import datetime as dt
+
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("客户")
+    date_style = xlwt.easyxf(num_format_str="YYYY-MM-DD")
+    sheet.write(0, 0, "续保名单（旧版 DMS）")
+    for col, title in enumerate(["客户姓名", "联系电话", "车牌", "交强险到期日期"]):
+        sheet.write(1, col, title)
+    sheet.write(2, 0, "陈静")
+    sheet.write(2, 1, "13612345678")
+    sheet.write(2, 2, "粤A·6B888")
+    sheet.write(2, 3, dt.date(2026, 12, 9), date_style)
+    sheet.write(3, 0, "刘强")
+    sheet.write(3, 1, 13712345678)  # a number cell, as old exports do
+    sheet.write(3, 2, "粤A12345")
+    path = tmp_path / "old.xls"
+    book.save(str(path))
+    plan = importer.plan_import(path, today=TODAY)
+    assert [(r.row, r.data["name"], r.data["phone"]) for r in plan.rows] == [(3, "陈静", "13612345678"), (4, "刘强", "13712345678")]
+    assert plan.rows[0].data["compulsory_expiry"] == date(2026, 12, 9) and not plan.rows[0].errors

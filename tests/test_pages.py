@@ -180,3 +180,20 @@ def test_signin_and_navigation(store):
     at.button[0].click().run()
     assert not at.exception
     assert at.session_state["station"].role == "manager"
+
+
+def test_board_escapes_names_that_slipped_into_the_store(store):
+    """Validation refuses < and >, but a name written by another tool must still show as text."""
+    from sqlalchemy import update
+
+    from core.models import Customer, Staff
+    from core.store import write_session
+
+    g = renewed(store)
+    evil = "<img src=x onerror=alert(1)>"
+    with write_session(store.engine) as s:
+        s.execute(update(Staff).where(Staff.id == g["advisor_id"]).values(name=evil))
+        s.execute(update(Customer).where(Customer.phone == g["phone"]).values(name=evil))
+    at = app_test("pages/board.py").run()
+    text = html_text(at)
+    assert "<img" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
