@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from core import board, cashier, checkin, gifts, importer, migrate, receipts  # noqa: E402
+from core import board, cashier, checkin, gifts, importer, migrate  # noqa: E402
 from core.clock import now  # noqa: E402
 from core.demo import add_gift_stock, dms_rows  # noqa: E402
 from core.events import add_staff, create_event  # noqa: E402

@@ -2,7 +2,7 @@
 so the screen never holds a full name, phone or plate."""
 from __future__ import annotations
 
-from sqlalchemy import String, case, cast, func, literal, select
+from sqlalchemy import case, func, literal, select
 from sqlalchemy.engine import Engine
 
 from core.clock import now
@@ -15,10 +15,9 @@ TICKER = 10
 
 def _half_hour(col, dialect: str):
     """'HH:00' or 'HH:30' for a timestamp column, on SQLite and PostgreSQL."""
-    if dialect == "sqlite":
-        hour = func.strftime("%H", col)
-        minute = cast(func.strftime("%M", col), String)
-        return hour + literal(":") + case((minute < "30", literal("00")), else_=literal("30"))
+    if dialect == "sqlite":  # stored as 'YYYY-MM-DD HH:MM:SS…': cut the text, no date parsing per row
+        minute_tens = func.substr(col, 15, 1)
+        return func.substr(col, 12, 2) + literal(":") + case((minute_tens < "3", literal("00")), else_=literal("30"))
     hour = func.to_char(col, "HH24")
     return hour + literal(":") + case((func.extract("minute", col) < 30, literal("00")), else_=literal("30"))
 
@@ -34,9 +33,10 @@ def snapshot(engine: Engine, event_id: int) -> dict:
             return {}
         arrived = s.execute(select(func.count()).select_from(CheckIn).where(
             CheckIn.event_id == event_id, CheckIn.undone_at.is_(None))).scalar_one()
-        renewals, premium_fen = s.execute(select(func.count(), func.coalesce(func.sum(premium), 0)).where(*live)).one()
         per_advisor = {a: (n, int(p or 0)) for a, n, p in s.execute(
             select(Renewal.advisor_id, func.count(), func.sum(premium)).where(*live).group_by(Renewal.advisor_id))}
+        renewals = sum(n for n, _ in per_advisor.values())
+        premium_fen = sum(p for _, p in per_advisor.values())
         arrivals = dict(s.execute(select(Invitation.advisor_id, func.count()).join(CheckIn, CheckIn.invitation_id == Invitation.id)
                                   .where(Invitation.event_id == event_id, CheckIn.undone_at.is_(None))
                                   .group_by(Invitation.advisor_id)).all())
@@ -47,7 +47,8 @@ def snapshot(engine: Engine, event_id: int) -> dict:
                            .join(Customer, Customer.id == Invitation.customer_id)
                            .join(Vehicle, Vehicle.id == Renewal.vehicle_id)
                            .outerjoin(Staff, Staff.id == Renewal.advisor_id)
-                           .where(*live).order_by(Renewal.id.desc()).limit(TICKER)).all()
+                           .where(*live).order_by(Renewal.created_at.desc(), Renewal.id.desc())  # the index's order
+                           .limit(TICKER)).all()
         wins = s.execute(select(DrawResult.at, DrawResult.id, GiftType.name, Customer.name.label("customer"))
                          .join(GiftType, GiftType.id == DrawResult.prize_id)
                          .join(Invitation, Invitation.id == DrawResult.invitation_id)

@@ -32,11 +32,16 @@ def resolve_invitation(session: Session, event_id: int, raw: str | None, invitat
         inv = lookup.invitation_by_code(session, code)
         if inv is None:
             raise DeskError("unknown_code", raw=(raw or "")[:40])
+    admit(session, inv, event_id)
+    return inv
+
+
+def admit(session: Session, inv, event_id: int) -> None:
+    """An invitation (or a card row) may be served at this event's desks, or the reason it may not."""
     if inv.event_id != event_id:
         raise DeskError("foreign_event", event=lookup.event_name(session, inv.event_id))
     if inv.cancelled:
         raise DeskError("cancelled")
-    return inv
 
 
 def check_in_locked(session: Session, inv: Invitation, *, desk: str, staff_id: int | None,
@@ -76,10 +81,7 @@ def check_in(engine: Engine, *, event_id: int, desk: str, staff_id: int | None, 
             row = lookup.card_row(s, code=code, lock=True)
         if row is None:
             raise DeskError("unknown_code", raw=(raw or "")[:40])
-        if row.event_id != event_id:
-            raise DeskError("foreign_event", event=lookup.event_name(s, row.event_id))
-        if row.cancelled:
-            raise DeskError("cancelled")
+        admit(s, row, event_id)
         existing = lookup.checkin_row(s, row.id)
         ts = now()
         if existing is None:
@@ -103,10 +105,15 @@ def check_in(engine: Engine, *, event_id: int, desk: str, staff_id: int | None, 
                       raw=raw or f"#{invitation_id}", nonce=nonce)
 
 
-def explain(engine: Engine, *, event_id: int, raw: str) -> None:
-    """Raise the reason a typed code finds nobody here (unknown, other event, cancelled)."""
-    with read_session(engine) as s:
-        resolve_invitation(s, event_id, raw, None)
+def find_guest(engine: Engine, *, event_id: int, raw: str) -> list[dict]:
+    """The guests a cashier or gift desk scan or search points to (one or several), or the
+    reason there is none: an unknown code, another event's code, a cancelled invitation."""
+    matches = find(engine, event_id=event_id, raw=raw)
+    if matches:
+        return matches
+    if codes.looks_like_code(codes.normalize_code(raw)):
+        with read_session(engine) as s:
+            resolve_invitation(s, event_id, raw, None)
     raise DeskError("unknown_code")
 
 
@@ -203,18 +210,16 @@ def undo_check_in(engine: Engine, *, invitation_id: int, reason: str, desk: str,
 
 
 def counters(engine: Engine, event_id: int) -> dict:
-    """Arrived batches / confirmed / invited, for the desk's live counters."""
+    """Arrived batches / confirmed / invited, for the desk's live counters (two reads)."""
+    live = CheckIn.undone_at.is_(None)
     with read_session(engine) as s:
-        arrived = s.execute(select(func.count()).select_from(CheckIn).where(
-            CheckIn.event_id == event_id, CheckIn.undone_at.is_(None))).scalar_one()
-        people = s.execute(select(func.coalesce(func.sum(CheckIn.party_size), 0)).where(
-            CheckIn.event_id == event_id, CheckIn.undone_at.is_(None))).scalar_one()
-        invited = s.execute(select(func.count()).select_from(Invitation).where(
-            Invitation.event_id == event_id, Invitation.source == "import")).scalar_one()
-        confirmed = s.execute(select(func.count()).select_from(Invitation).where(
-            Invitation.event_id == event_id, Invitation.call_outcome == "confirmed")).scalar_one()
-        walk_ins = s.execute(select(func.count()).select_from(Invitation).where(
-            Invitation.event_id == event_id, Invitation.source == "walk_in")).scalar_one()
-        target = s.get(Event, event_id).target_arrivals
+        arrived, people = s.execute(select(func.count(), func.coalesce(func.sum(CheckIn.party_size), 0))
+                                    .where(CheckIn.event_id == event_id, live)).one()
+        invited, confirmed, walk_ins, target = s.execute(
+            select(func.count(Invitation.id).filter(Invitation.source == "import"),
+                   func.count(Invitation.id).filter(Invitation.call_outcome == "confirmed"),
+                   func.count(Invitation.id).filter(Invitation.source == "walk_in"),
+                   select(Event.target_arrivals).where(Event.id == event_id).scalar_subquery())
+            .where(Invitation.event_id == event_id)).one()
     return {"arrived": arrived, "people": int(people), "confirmed": confirmed, "invited": invited,
             "walk_ins": walk_ins, "target": target}

@@ -327,14 +327,12 @@ def apply_import(session: Session, event_id: int, plan: ImportPlan, *, lang: str
         report.warned.append({"row": 0, "reason": t("import.new_advisors", lang, names="、".join(new_staff))})
 
     phones = {r.data["phone"] for r in usable}
-    vins = {r.data["vin"] for r in usable if r.data["vin"]}
-    customers: dict[int, dict] = {}
-    cust_by_phone: dict[str, int] = {}
-    for c in session.execute(select(Customer.id, Customer.phone, Customer.name, Customer.category)
-                             .where(Customer.phone.in_(phones)) if len(phones) < 900 else
-                             select(Customer.id, Customer.phone, Customer.name, Customer.category)):
+    cust_by_phone: dict[str, object] = {}
+    by_phone = select(Customer.id, Customer.phone).order_by(Customer.id)
+    if len(phones) < 900:  # a short sheet asks for its phones; a long one reads them all once
+        by_phone = by_phone.where(Customer.phone.in_(phones))
+    for c in session.execute(by_phone):
         if c.phone in phones:
-            customers[c.id] = {"id": c.id, "phone": c.phone}
             cust_by_phone.setdefault(c.phone, c.id)
     vehicle_rows = session.execute(select(Vehicle.id, Vehicle.customer_id, Vehicle.vin, Vehicle.plate)).all()
     veh_by_vin = {v.vin: (v.id, v.customer_id) for v in vehicle_rows if v.vin}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import bindparam, or_, select
-from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from core import codes

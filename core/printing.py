@@ -138,6 +138,7 @@ def build_image(receipt: Receipt, paper_mm: int = 80) -> bytes:
     from escpos.printer import Dummy
 
     p = Dummy()
+    p.profile.profile_data["media"]["width"]["pixels"] = DOTS[paper_mm]  # else it prints a warning per receipt
     p._raw(INIT)
     p.image(render_image(receipt, paper_mm), impl="bitImageRaster", center=False)
     p._raw(b"\n\n\n" + GS + b"V\x42\x00")

@@ -2,11 +2,11 @@
 import pandas as pd
 import streamlit as st
 
-from core import cashier, checkin, codes
+from core import cashier
 from core.errors import DeskError
 from core.events import list_staff
 from core.models import PAYMENT_METHODS
-from pages.common import answered, desk_action, engine, esc, focus_scanner, guest_lines, refusal_text, require_station, tr, verdict, yuan
+from pages.common import answered, desk_action, scan_to_guest, engine, esc, focus_scanner, guest_lines, refusal_text, require_station, tr, verdict, yuan
 
 station = require_station("cashier")
 eng = engine()
@@ -14,24 +14,7 @@ ss = st.session_state
 
 
 def on_scan() -> None:
-    raw = (ss.get("cashier_scan") or "").strip()
-    ss["cashier_scan"] = ""
-    answered()
-    ss["cashier_matches"], ss["cashier_msg"] = [], None
-    if not raw:
-        return
-    try:
-        matches = checkin.find(eng, event_id=station.event_id, raw=raw)
-        if not matches and codes.looks_like_code(codes.normalize_code(raw)):
-            checkin.explain(eng, event_id=station.event_id, raw=raw)
-        if len(matches) == 1:
-            ss["cashier_guest"] = matches[0]["invitation_id"]
-        elif matches:
-            ss["cashier_matches"] = matches
-        else:
-            ss["cashier_msg"] = tr("reason.unknown_code")
-    except DeskError as e:  # a code of another event, a cancelled invitation
-        ss["cashier_msg"] = refusal_text(e)
+    scan_to_guest("cashier", station.event_id)
 
 
 def pick(invitation_id: int) -> None:

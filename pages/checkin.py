@@ -4,7 +4,7 @@ import streamlit as st
 from core import checkin, codes
 from core.errors import DeskError
 from core.validate import normalize_phone
-from pages.common import (answered, decode_photo, desk_action, engine, esc, focus_scanner, guest_lines, refusal_text,
+from pages.common import (answered, counters_strip, decode_photo, desk_action, engine, esc, focus_scanner, guest_lines, refusal_text,
                           require_station, scan_nonce, tr, verdict)
 
 station = require_station("checkin")
@@ -62,50 +62,56 @@ def on_scan() -> None:
 
 
 st.title(tr("page.checkin"))
-c = checkin.counters(eng, station.event_id)
-cols = st.columns(4)
-cols[0].metric(tr("checkin.arrived"), f"{c['arrived']} {tr('ui.batches')}", help=tr("checkin.people", n=c["people"]))
-cols[1].metric(tr("checkin.confirmed"), c["confirmed"])
-cols[2].metric(tr("checkin.invited"), c["invited"])
-cols[3].metric(tr("checkin.walk_ins"), c["walk_ins"])
 
-st.text_input(tr("checkin.scan_label"), key="checkin_scan", on_change=on_scan,
-              placeholder=tr("checkin.scan_placeholder"))
-focus_scanner("checkin_scan")
 
-with st.container(key="checkin_verdict"):
-    result = ss.get("checkin_result")
-    if result:
-        verdict(result["kind"], result["title"], result.get("lines", []))
-    else:
-        verdict("blue", tr("checkin.ready"), [tr("checkin.ready_hint")])
+@st.fragment
+def desk() -> None:
+    """Counters, scanner and verdict: a scan reruns only this part of the page."""
+    c = checkin.counters(eng, station.event_id)
+    counters_strip([(tr("checkin.arrived"), f"{c['arrived']} {tr('ui.batches')}", tr("checkin.people", n=c["people"])),
+                    (tr("checkin.confirmed"), c["confirmed"], ""), (tr("checkin.invited"), c["invited"], ""),
+                    (tr("checkin.walk_ins"), c["walk_ins"], "")])
 
-for m in ss.get("checkin_matches", []):
-    label = f"{m['name']} · {m['phone']} · {m['plates'] or tr('ui.no_plate')}"
-    if m["checked_in_at"]:
-        label += f" · {tr('checkin.already')} {m['checked_in_at']}"
-    st.button(label, key=f"pick_{m['invitation_id']}", on_click=handle, kwargs={"invitation_id": m["invitation_id"]})
+    st.text_input(tr("checkin.scan_label"), key="checkin_scan", on_change=on_scan,
+                  placeholder=tr("checkin.scan_placeholder"))
+    focus_scanner("checkin_scan")
 
-guest = (result or {}).get("guest") if result else None
-if guest:
-    with st.expander(tr("checkin.correct_party")):
-        size = st.number_input(tr("ui.party_size"), min_value=1, max_value=10, value=int(guest["party_size"]), step=1,
-                               key=f"party_{guest['invitation_id']}")
-        if st.button(tr("ui.save"), key="party_save"):
-            with desk_action():
-                checkin.set_party_size(eng, invitation_id=guest["invitation_id"], size=int(size), desk=station.desk,
-                                       staff_id=station.staff_id)
-                guest["party_size"] = int(size)
-                st.success(tr("ui.saved"))
-    if station.is_manager and guest.get("checked_in_at", True):
-        with st.expander(tr("checkin.undo")):
-            reason = st.text_input(tr("ui.reason"), key="undo_reason")
-            if st.button(tr("checkin.undo"), key="undo_do"):
+    with st.container(key="checkin_verdict"):
+        result = ss.get("checkin_result")
+        if result:
+            verdict(result["kind"], result["title"], result.get("lines", []))
+        else:
+            verdict("blue", tr("checkin.ready"), [tr("checkin.ready_hint")])
+
+    for m in ss.get("checkin_matches", []):
+        label = f"{m['name']} · {m['phone']} · {m['plates'] or tr('ui.no_plate')}"
+        if m["checked_in_at"]:
+            label += f" · {tr('checkin.already')} {m['checked_in_at']}"
+        st.button(label, key=f"pick_{m['invitation_id']}", on_click=handle, kwargs={"invitation_id": m["invitation_id"]})
+
+    guest = (result or {}).get("guest") if result else None
+    if guest:
+        with st.expander(tr("checkin.correct_party")):
+            size = st.number_input(tr("ui.party_size"), min_value=1, max_value=10, value=int(guest["party_size"]),
+                                   step=1, key=f"party_{guest['invitation_id']}")
+            if st.button(tr("ui.save"), key="party_save"):
                 with desk_action():
-                    checkin.undo_check_in(eng, invitation_id=guest["invitation_id"], reason=reason, desk=station.desk,
-                                          staff_id=station.staff_id)
-                    ss.pop("checkin_result", None)
-                    st.success(tr("checkin.undone"))
+                    checkin.set_party_size(eng, invitation_id=guest["invitation_id"], size=int(size), desk=station.desk,
+                                           staff_id=station.staff_id)
+                    guest["party_size"] = int(size)
+                    st.success(tr("ui.saved"))
+        if station.is_manager:
+            with st.expander(tr("checkin.undo")):
+                reason = st.text_input(tr("ui.reason"), key="undo_reason")
+                if st.button(tr("checkin.undo"), key="undo_do"):
+                    with desk_action():
+                        checkin.undo_check_in(eng, invitation_id=guest["invitation_id"], reason=reason,
+                                              desk=station.desk, staff_id=station.staff_id)
+                        ss.pop("checkin_result", None)
+                        st.success(tr("checkin.undone"))
+
+
+desk()
 
 with st.expander(tr("checkin.camera")):
     photo = st.camera_input(tr("checkin.camera_hint"), key="checkin_camera")

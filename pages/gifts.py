@@ -1,10 +1,10 @@
 """礼品发放: what is due, renewal gift and lucky draw with a reveal, the receipt, reclaim, stock."""
 import streamlit as st
 
-from core import checkin, codes, gifts, receipts
+from core import gifts, receipts
 from core.errors import DeskError
 from core.printing import render_image
-from pages.common import answered, desk_action, engine, esc, focus_scanner, guest_lines, refusal_text, require_station, tr, verdict
+from pages.common import answered, desk_action, scan_to_guest, engine, esc, focus_scanner, guest_lines, refusal_text, require_station, tr, verdict
 
 station = require_station("gifts")
 eng = engine()
@@ -12,24 +12,8 @@ ss = st.session_state
 
 
 def on_scan() -> None:
-    raw = (ss.get("gift_scan") or "").strip()
-    ss["gift_scan"] = ""
-    answered()
-    ss["gift_matches"], ss["gift_msg"], ss["gift_reveal"], ss["gift_offer"] = [], None, None, None
-    if not raw:
-        return
-    try:
-        matches = checkin.find(eng, event_id=station.event_id, raw=raw)
-        if not matches and codes.looks_like_code(codes.normalize_code(raw)):
-            checkin.explain(eng, event_id=station.event_id, raw=raw)
-        if len(matches) == 1:
-            ss["gift_guest"] = matches[0]["invitation_id"]
-        elif matches:
-            ss["gift_matches"] = matches
-        else:
-            ss["gift_msg"] = tr("reason.unknown_code")
-    except DeskError as e:
-        ss["gift_msg"] = refusal_text(e)
+    scan_to_guest("gift", station.event_id)
+    ss["gift_reveal"], ss["gift_offer"] = None, None
 
 
 def serve(invitation_id: int, renewal_id: int | None, *, gift: bool, draw: bool, kind: str = "renewal",

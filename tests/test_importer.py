@@ -13,7 +13,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from core import importer
-from core.models import AuditEntry, Customer, Invitation, Staff, Vehicle
+from core.models import Customer, Invitation, Staff, Vehicle
 from core.store import read_session, write_session
 from core.validate import vin_check_digit
 
@@ -84,9 +84,9 @@ def test_messy_sheet_preview(tmp_path):
     assert by_row[13].errors[0][0] == "import.row_no_phone"
 
 
-def test_import_commits_accepted_rows_only(seeded):
+def test_import_commits_accepted_rows_only(seeded, tmp_path):
     eng, ev = seeded.engine, seeded.event_id
-    plan = importer.plan_import(messy_workbook_path(seeded), today=TODAY)
+    plan = importer.plan_import(messy_workbook(tmp_path / "dms.xlsx"), today=TODAY)
     with read_session(eng) as s:
         before = s.execute(select(func.count()).select_from(Customer)).scalar_one()
     with write_session(eng) as s:
@@ -105,17 +105,9 @@ def test_import_commits_accepted_rows_only(seeded):
         assert s.get(Staff, inv.advisor_id).name == "陈晓东"
 
 
-def messy_workbook_path(seeded, _cache={}):
-    import tempfile
-    from pathlib import Path
-
-    d = Path(tempfile.mkdtemp())
-    return messy_workbook(d / "dms.xlsx")
-
-
-def test_reimport_updates_in_place(seeded):
+def test_reimport_updates_in_place(seeded, tmp_path):
     eng, ev = seeded.engine, seeded.event_id
-    path = messy_workbook_path(seeded)
+    path = messy_workbook(tmp_path / "dms.xlsx")
     with write_session(eng) as s:
         importer.apply_import(s, ev, importer.plan_import(path, today=TODAY))
     with read_session(eng) as s:
