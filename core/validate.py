@@ -35,6 +35,8 @@ def clean(value) -> str:
 
 def normalize_phone(value) -> str | None:
     """Return an 11-digit mobile, or None when it is not one."""
+    if isinstance(value, str) and len(value) == 11 and value.isascii() and value.isdigit():
+        return value if _MOBILE.match(value) else None  # the common case, no cleaning needed
     digits = re.sub(r"[\s\-()]", "", clean(value))
     if digits.startswith("+86"):
         digits = digits[3:]
@@ -89,6 +91,11 @@ def parse_date(value) -> date | None:
             return date(1899, 12, 30) + timedelta(days=int(value))
         value = str(int(value))
     text = clean(value)
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":
+        try:
+            return date.fromisoformat(text)  # the common case: 2026-12-05
+        except ValueError:
+            pass
     if re.fullmatch(r"\d{5}(\.0+)?", text):
         return parse_date(float(text))
     if re.fullmatch(r"\d{8}", text):

@@ -67,3 +67,12 @@ def test_codes_are_random_and_typable():
         assert not set(code) & set("0O1IL")
     assert codes.normalize_code(" abcd-efgh ") == "ABCDEFGH"
     assert codes.normalize_code("https://x/checkin?c=ABC234") == "ABC234"
+
+
+def test_code_symbols_are_uniform():
+    from collections import Counter
+
+    counts = Counter("".join(codes.new_code() for _ in range(4000)))  # 68 000 symbols
+    expected = 4000 * codes.LENGTH / len(codes.ALPHABET)
+    assert set(counts) == set(codes.ALPHABET)
+    assert all(abs(n - expected) < 0.1 * expected for n in counts.values())
