@@ -146,11 +146,15 @@ with tab_void:
         st.info(tr("reason.not_manager"))
     else:
         live = [r for r in cashier.renewal_rows(eng, station.event_id) if not r["voided"]]
-        choice = st.selectbox(tr("cashier.void_which"), live, index=None, placeholder=tr("cashier.choose"),
-                              format_func=lambda r: f"{r['receipt_no']} · {r['name']} · {r['plate']} · ￥{yuan(r['total_fen'])}")
-        reason = st.text_input(tr("ui.reason"), key="void_reason")
-        if st.button(tr("cashier.void"), key="void_do", type="primary", disabled=choice is None):
+        with st.form("void", clear_on_submit=True):  # a form: leaving a field does not rerun; Enter submits
+            choice = st.selectbox(tr("cashier.void_which"), live, index=None, placeholder=tr("cashier.choose"),
+                                  format_func=lambda r: f"{r['receipt_no']} · {r['name']} · {r['plate']} · ￥{yuan(r['total_fen'])}")
+            reason = st.text_input(tr("ui.reason"), key="void_reason")
+            submitted = st.form_submit_button(tr("cashier.void"), type="primary")
+        if submitted:
             with desk_action():
+                if choice is None:
+                    raise DeskError("renewal_unknown")
                 out = cashier.void_renewal(eng, renewal_id=choice["renewal_id"], reason=reason, desk=station.desk,
                                            staff_id=station.staff_id)
                 st.success(tr("cashier.voided", receipt_no=out["receipt_no"], gifts=out["reclaim_gifts"],
