@@ -152,16 +152,22 @@ def focus_scanner(key: str) -> None:
     no tap; a rerun for any other reason (leaving a field, opening a tab) leaves the cursor alone."""
     token = f"{key}:{st.session_state.get('answer_seq', 0)}"
     st.html(f"""<script>
-      setTimeout(() => {{
+      (function () {{
         const doc = window.parent ? window.parent.document : document;
-        const box = doc.querySelector('.st-key-{key} input');
-        const a = doc.activeElement;
-        if (!box) return;
-        if (doc.body.dataset.rdFocus !== '{token}' || !a || a === doc.body) {{
-          doc.body.dataset.rdFocus = '{token}';
-          box.focus();
+        let tries = 0;
+        function place() {{
+          const box = doc.querySelector('.st-key-{key} input');
+          if (!box) {{ if (tries++ < 60) requestAnimationFrame(place); return; }}
+          const a = doc.activeElement;
+          const typingElsewhere = a && a !== box && (a.tagName === 'INPUT' || a.tagName === 'TEXTAREA' || a.isContentEditable);
+          if (typingElsewhere) return;
+          if (doc.body.dataset.rdFocus !== '{token}' || !a || a === doc.body) {{
+            doc.body.dataset.rdFocus = '{token}';
+            box.focus();
+          }}
         }}
-      }}, 150);
+        requestAnimationFrame(place);
+      }})();
     </script>""", unsafe_allow_javascript=True)
 
 

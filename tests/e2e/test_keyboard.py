@@ -54,6 +54,7 @@ def test_scan_renew_and_void_with_the_keyboard(app, page):
     page.keyboard.type(code)
     page.keyboard.press("Enter")
     page.get_by_text("续保车辆").wait_for()
+    page.wait_for_function("() => document.activeElement && document.activeElement.closest('.st-key-cashier_scan')")
     tab_to(page, "承保公司")
     page.keyboard.type("人保")
     page.keyboard.press("Enter")
