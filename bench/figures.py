@@ -11,7 +11,6 @@ import os
 import platform
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -289,28 +288,16 @@ def bench_printing() -> None:
 
 
 # --- 2, 8. the browser and the app process --------------------------------------------------
-def _serve(script: str, env: dict, port: int) -> subprocess.Popen:
-    import urllib.request
+def _serve(script: str, env: dict, port: int):
+    from tests.e2e.server import start_streamlit
 
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).read() == b"ok":
-                return proc
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError(f"streamlit {script} did not start")
+    return start_streamlit(script, env, port)
 
 
 def _free_port() -> int:
-    import socket
+    from tests.e2e.server import free_port
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_port()
 
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -3,28 +3,18 @@ loopback printer; Playwright drives Debian's Chromium (never a downloaded browse
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import need_chromium
+from tests.e2e.server import ROOT, free_port, start_streamlit
 from tests.fakeprinter import FakePrinter
 
-ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "e2e" / "artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class App:
@@ -54,20 +44,11 @@ def app(tmp_path_factory):
     receipts.save_desk_printer(get_engine(db_url), desk="礼品台1", connection="network", host="127.0.0.1",
                                port=printer.port, timeout_s=2.5)
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        proc = start_streamlit("app.py", env, port, quiet=False)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
     yield App(url, db_url, printer, 1)
     proc.terminate()
     try:

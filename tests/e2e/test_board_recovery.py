@@ -3,10 +3,7 @@ reconnects by itself and shows what happened meanwhile."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
 from sqlalchemy import select
@@ -15,24 +12,14 @@ from core import cashier, checkin
 from core.models import Invitation
 from core.privacy import mask_name
 from core.store import read_session
-from tests.e2e.conftest import ROOT, free_port, shot
+from tests.e2e.conftest import shot
+from tests.e2e.server import free_port, start_streamlit
 
 pytestmark = pytest.mark.browser
 
 
-def serve(env: dict, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).read() == b"ok":
-                return proc
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise AssertionError("streamlit did not start")
+def serve(env: dict, port: int):
+    return start_streamlit("app.py", env, port)
 
 
 def test_board_recovers_after_the_server_drops(app, browser):
