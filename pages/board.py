@@ -111,7 +111,9 @@ def live_board(event_id: int) -> None:
                     f"<th>{tr('board.renewals')}</th><th>{tr('board.premium_short')}</th><th>{tr('board.arrivals')}</th></tr>"
                     + "".join(rows) + "</table></div>")
         if snap["teams"]:
-            st.html("<div class='rd-board'><table class='rd-rank'>" + "".join(
+            st.html(f"<div class='rd-board'><table class='rd-rank'><tr><th>{tr('board.team')}</th>"
+                    f"<th>{tr('board.renewals')}</th><th>{tr('board.premium_short')}</th><th>{tr('board.arrivals')}</th></tr>"
+                    + "".join(
                 f"<tr><td>{esc(tm['team'])}</td><td>{tm['renewals']}</td><td>{wan(tm['premium_fen'])}</td><td>{tm['arrivals']}</td></tr>"
                 for tm in snap["teams"]) + "</table></div>")
     with right:
