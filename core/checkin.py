@@ -105,6 +105,24 @@ def check_in(engine: Engine, *, event_id: int, desk: str, staff_id: int | None, 
                       raw=raw or f"#{invitation_id}", nonce=nonce)
 
 
+def scan(engine: Engine, *, event_id: int, raw: str, desk: str, staff_id: int | None,
+         nonce: str | None = None) -> dict:
+    """What the check-in box does with what was typed or scanned.
+
+    A code, or a full mobile that finds exactly one guest, checks in at once. Anything else is
+    a search: {'status': 'choose', 'matches': [...]} for the desk to pick from (then check_in
+    with invitation_id). Nothing found: the reason, audited, as for an unknown code."""
+    code = codes.normalize_code(raw or "")
+    if not codes.looks_like_code(code):
+        matches = find(engine, event_id=event_id, raw=raw) if (raw or "").strip() else []
+        if len(matches) == 1 and normalize_phone(raw):
+            return check_in(engine, event_id=event_id, invitation_id=matches[0]["invitation_id"], desk=desk,
+                            staff_id=staff_id)
+        if matches:
+            return {"status": "choose", "matches": matches}
+    return check_in(engine, event_id=event_id, raw=raw, desk=desk, staff_id=staff_id, nonce=nonce)
+
+
 def find_guest(engine: Engine, *, event_id: int, raw: str) -> list[dict]:
     """The guests a cashier or gift desk scan or search points to (one or several), or the
     reason there is none: an unknown code, another event's code, a cancelled invitation."""

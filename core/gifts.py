@@ -272,3 +272,31 @@ def set_draw_rules(engine: Engine, *, event_id: int, mode: str, blank_tickets: i
         return {"mode": mode, "blank_tickets": blank_tickets, "extra_draw_per_fen": extra_draw_per_fen}
 
     return run_action(engine, "draw_rules", body, event_id=event_id, desk=desk, staff_id=staff_id, raw=mode)
+
+
+def serve(engine: Engine, *, event_id: int, invitation_id: int, desk: str, staff_id: int | None,
+          renewal_id: int | None = None, gift: bool = True, draw: bool = False, kind: str = "renewal",
+          gift_type_id: int | None = None) -> dict:
+    """The gift desk's button: hand out and/or draw (each saved in its own transaction), then one
+    receipt for what was saved. A refusal half-way (the draw after the gift) keeps what was done
+    and still prints it; the refusal comes back in 'refusal' for the desk to show."""
+    from core import receipts
+
+    done: dict = {"gift": None, "substitute": False, "prize": None, "won": False, "job": None, "refusal": None}
+    gift_ids, draw_ids = [], []
+    try:
+        if gift:
+            out = hand_out_gift(engine, event_id=event_id, invitation_id=invitation_id, renewal_id=renewal_id,
+                                kind=kind, gift_type_id=gift_type_id, desk=desk, staff_id=staff_id)
+            gift_ids.append(out["gift_issue_id"])
+            done["gift"], done["substitute"] = out["gift"], out["substitute"]
+        if draw:
+            out = draw_prize(engine, event_id=event_id, renewal_id=renewal_id, desk=desk, staff_id=staff_id)
+            draw_ids.append(out["draw_id"])
+            done["prize"], done["won"] = out["prize"], out["won"]
+    except DeskError as refusal:
+        done["refusal"] = refusal
+    if gift_ids or draw_ids:
+        done["job"] = receipts.issue_receipt(engine, event_id=event_id, invitation_id=invitation_id, desk=desk,
+                                             staff_id=staff_id, gift_issue_ids=gift_ids, draw_ids=draw_ids)
+    return done

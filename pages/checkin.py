@@ -1,9 +1,8 @@
 """来店签到: scan (keyboard-wedge scanner), camera photo, search, walk-ins, party size, undo."""
 import streamlit as st
 
-from core import checkin, codes
+from core import checkin
 from core.errors import DeskError
-from core.validate import normalize_phone
 from pages.common import (answered, counters_strip, decode_photo, desk_action, engine, esc, focus_scanner, guest_lines, refusal_text,
                           require_station, scan_nonce, tr, verdict)
 
@@ -21,24 +20,18 @@ def handle(raw: str = "", invitation_id: int | None = None) -> None:
     """One scan, typed search or pick from the list; the answer goes to the verdict area."""
     ss["checkin_matches"] = []
     try:
-        if invitation_id is None:
-            code = codes.normalize_code(raw)
-            if not codes.looks_like_code(code):
-                matches = checkin.find(eng, event_id=station.event_id, raw=raw) if raw.strip() else []
-                if len(matches) == 1 and (normalize_phone(raw) or matches[0]["code"] == code):
-                    invitation_id = matches[0]["invitation_id"]
-                elif len(matches) > 0:
-                    ss["checkin_matches"] = matches
-                    show({"kind": "blue", "title": tr("checkin.pick"), "lines": [tr("reason.ambiguous")]})
-                    return
         if invitation_id is not None:
             v = checkin.check_in(eng, event_id=station.event_id, invitation_id=invitation_id, desk=station.desk,
                                  staff_id=station.staff_id)
         else:
-            v = checkin.check_in(eng, event_id=station.event_id, raw=raw, desk=station.desk, staff_id=station.staff_id,
-                                 nonce=scan_nonce(station.desk, raw))
-        show({"kind": "green", "title": tr("checkin.welcome", name=esc(v["name"] or v["phone"])),
-              "lines": guest_lines(v), "guest": v})
+            v = checkin.scan(eng, event_id=station.event_id, raw=raw, desk=station.desk, staff_id=station.staff_id,
+                             nonce=scan_nonce(station.desk, raw))
+        if v["status"] == "choose":
+            ss["checkin_matches"] = v["matches"]
+            show({"kind": "blue", "title": tr("checkin.pick"), "lines": [tr("reason.ambiguous")]})
+        else:
+            show({"kind": "green", "title": tr("checkin.welcome", name=esc(v["name"] or v["phone"])),
+                  "lines": guest_lines(v), "guest": v})
     except DeskError as e:
         if e.reason == "already_checked_in":
             g = e.info["guest"]

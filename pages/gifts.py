@@ -2,7 +2,6 @@
 import streamlit as st
 
 from core import gifts, receipts
-from core.errors import DeskError
 from core.printing import render_image
 from pages.common import answered, desk_action, scan_to_guest, engine, esc, focus_scanner, guest_lines, refusal_text, require_station, tr, verdict
 
@@ -18,36 +17,28 @@ def on_scan() -> None:
 
 def serve(invitation_id: int, renewal_id: int | None, *, gift: bool, draw: bool, kind: str = "renewal",
           gift_type_id: int | None = None) -> None:
-    """Hand out and/or draw, then the receipt. The hand-out is saved before anything is printed."""
     ss["gift_offer"], ss["gift_msg"] = None, None
     answered()
-    gift_ids, draw_ids, reveal = [], [], {}
     try:
-        if gift:
-            out = gifts.hand_out_gift(eng, event_id=station.event_id, invitation_id=invitation_id, renewal_id=renewal_id,
-                                      kind=kind, gift_type_id=gift_type_id, desk=station.desk, staff_id=station.staff_id)
-            gift_ids.append(out["gift_issue_id"])
-            reveal["gift"] = out["gift"]
-        if draw:
-            out = gifts.draw_prize(eng, event_id=station.event_id, renewal_id=renewal_id, desk=station.desk,
-                                   staff_id=station.staff_id)
-            draw_ids.append(out["draw_id"])
-            reveal["prize"], reveal["won"] = out["prize"], out["won"]
-    except DeskError as e:
-        ss["gift_msg"] = refusal_text(e)
-        if e.reason == "out_of_stock" and e.info.get("substitute_id"):
-            ss["gift_offer"] = {"renewal_id": renewal_id, "gift_type_id": e.info["substitute_id"], "kind": kind}
-    if gift_ids or draw_ids:
-        ss["gift_reveal"], ss["gift_celebrated"] = reveal, False
-        try:
-            ss["gift_job"] = receipts.issue_receipt(eng, event_id=station.event_id, invitation_id=invitation_id,
-                                                    desk=station.desk, staff_id=station.staff_id,
-                                                    gift_issue_ids=gift_ids, draw_ids=draw_ids)
-        except Exception:  # noqa: BLE001 - the hand-out is saved; the receipt can be reprinted
-            import logging
+        done = gifts.serve(eng, event_id=station.event_id, invitation_id=invitation_id, renewal_id=renewal_id,
+                           gift=gift, draw=draw, kind=kind, gift_type_id=gift_type_id, desk=station.desk,
+                           staff_id=station.staff_id)
+    except Exception:  # noqa: BLE001 - what was saved stays saved; the receipt can be reprinted
+        import logging
 
-            logging.getLogger("renewday").exception("receipt failed")
-            ss["gift_job"] = {"status": "failed", "error": tr("reason.unexpected"), "job_id": None}
+        logging.getLogger("renewday").exception("gift desk failed")
+        ss["gift_msg"] = tr("reason.unexpected")
+        return
+    refusal = done["refusal"]
+    if refusal is not None:
+        ss["gift_msg"] = refusal_text(refusal)
+        if refusal.reason == "out_of_stock" and refusal.info.get("substitute_id"):
+            ss["gift_offer"] = {"renewal_id": renewal_id, "gift_type_id": refusal.info["substitute_id"], "kind": kind}
+    if done["job"] is not None:
+        reveal = {"gift": done["gift"]} if done["gift"] else {}
+        if done["prize"] is not None:
+            reveal.update(prize=done["prize"], won=done["won"])
+        ss["gift_reveal"], ss["gift_celebrated"], ss["gift_job"] = reveal, False, done["job"]
 
 
 st.title(tr("page.gifts"))

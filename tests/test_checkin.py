@@ -168,3 +168,17 @@ def test_database_refuses_a_second_checkin_row(seeded):
     with pytest.raises(IntegrityError):
         with write_session(seeded.engine) as s:
             s.add(CheckIn(invitation_id=v["invitation_id"], event_id=seeded.event_id, desk="x", at=now()))
+
+
+def test_scan_checks_in_a_code_or_a_full_mobile_and_lists_the_rest(seeded):
+    eng, ev = seeded.engine, seeded.event_id
+    by_code = checkin.scan(eng, event_id=ev, raw=seeded.codes[0], desk="签到1", staff_id=None)
+    assert by_code["status"] == "welcome"
+    guest = checkin.find(eng, event_id=ev, raw=seeded.codes[1])[0]
+    by_phone = checkin.scan(eng, event_id=ev, raw=guest["phone"], desk="签到1", staff_id=None)
+    assert by_phone["status"] == "welcome" and by_phone["invitation_id"] == guest["invitation_id"]
+    listed = checkin.scan(eng, event_id=ev, raw=guest["name"][0], desk="签到1", staff_id=None)
+    assert listed["status"] == "choose" and guest["invitation_id"] in [m["invitation_id"] for m in listed["matches"]]
+    with pytest.raises(DeskError, match="unknown_code"):
+        checkin.scan(eng, event_id=ev, raw="没有这个人", desk="签到1", staff_id=None)
+    assert audits(eng)[-1][0] == "unknown_code"  # a search that finds nobody is audited like a bad code

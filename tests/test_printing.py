@@ -160,3 +160,27 @@ def test_printer_settings_are_checked(seeded_sqlite):
     with pytest.raises(DeskError, match="printer_settings_invalid"):
         receipts.save_desk_printer(seeded_sqlite.engine, desk="礼品1", connection="network", host="x", port=9100,
                                    timeout_s=60)
+
+
+def test_serve_keeps_and_prints_the_gift_when_the_draw_is_refused(seeded_sqlite, printer):
+    """The desk's button: gift saved, draw refused (box empty) -> the gift is kept and printed."""
+    from sqlalchemy import update
+
+    from core.models import Event, GiftType
+    from core.store import write_session
+
+    seeded = seeded_sqlite
+    receipts.save_desk_printer(seeded.engine, desk="礼品1", connection="network", host="127.0.0.1", port=printer.port)
+    g = checkin.find(seeded.engine, event_id=seeded.event_id, raw=seeded.codes[0])[0]
+    r = cashier.record_renewal(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
+                               vehicle_id=g["vehicles"][0]["id"], insurer="平安", compulsory="950", commercial="3000",
+                               vehicle_tax="0", payment_method="cash", desk="收银1", staff_id=None)
+    with write_session(seeded.engine) as s:
+        s.execute(update(GiftType).where(GiftType.kind == "prize").values(stock=0))
+        s.get(Event, seeded.event_id).draw_blank_tickets = 0
+    done = gifts.serve(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
+                       renewal_id=r["renewal_id"], gift=True, draw=True, desk="礼品1", staff_id=None)
+    assert done["gift"] == "汽车应急工具包" and done["refusal"].reason == "box_empty"
+    assert done["job"]["status"] == "printed"
+    text = "\n".join(decode(printer.wait_for(1)[0])["lines"])
+    assert "续保礼：汽车应急工具包 ×1" in text and "抽奖" not in text
