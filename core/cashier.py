@@ -12,7 +12,7 @@ from core.audit import run_action
 from core.checkin import resolve_invitation, check_in_locked, require_manager
 from core.clock import now
 from core.errors import DeskError
-from core.models import PAYMENT_METHODS, DrawResult, Event, GiftIssue, Invitation, Renewal, Setting, Staff, Vehicle
+from core.models import PAYMENT_METHODS, DrawResult, GiftIssue, Invitation, Renewal, Setting, Staff, Vehicle
 from core.store import read_session
 from core.validate import clean, format_plate, parse_yuan
 
@@ -162,11 +162,13 @@ def mark_invoiced(engine: Engine, *, renewal_id: int, invoice_no: str, desk: str
     return run_action(engine, "invoice", body, event_id=None, desk=desk, staff_id=staff_id, raw=invoice_no)
 
 
-def void_renewal(engine: Engine, *, renewal_id: int, reason: str, desk: str, staff_id: int | None) -> dict:
+def void_renewal(engine: Engine, *, renewal_id: int | None, reason: str, desk: str, staff_id: int | None) -> dict:
     """A manager voids a renewal: it stays, marked void, leaves the totals; its gift and draws
     are flagged for reclaim at the gift desk."""
     def body(s: Session) -> dict:
         require_manager(s, staff_id)
+        if renewal_id is None:
+            raise DeskError("renewal_not_chosen")
         if not clean(reason):
             raise DeskError("reason_missing")
         r = s.execute(select(Renewal).where(Renewal.id == renewal_id).with_for_update()).scalar_one_or_none()
@@ -220,7 +222,3 @@ def cash_up(engine: Engine, event_id: int, desk: str | None = None) -> dict[str,
         out[method] = {"count": n, "total_fen": int(total or 0)}
     return out
 
-
-def event_of(engine: Engine, event_id: int) -> Event:
-    with read_session(engine) as s:
-        return s.get(Event, event_id)

@@ -211,7 +211,7 @@ def add_gift_type(engine: Engine, *, event_id: int, name: str, kind: str, stock:
     def body(s: Session) -> dict:
         nm = clean(name)
         if not nm or "<" in nm or ">" in nm:
-            raise DeskError("gift_unknown")
+            raise DeskError("gift_name_invalid")
         if stock < 0 or value_fen < 0:
             raise DeskError("stock_invalid")
         g = GiftType(event_id=event_id, name=nm[:30], kind=kind, stock=stock, initial_stock=stock, value_fen=value_fen,
@@ -265,7 +265,7 @@ def set_draw_rules(engine: Engine, *, event_id: int, mode: str, blank_tickets: i
     def body(s: Session) -> dict:
         require_manager(s, staff_id)
         if mode not in ("box", "odds") or blank_tickets < 0 or extra_draw_per_fen < 0:
-            raise DeskError("stock_invalid")
+            raise DeskError("draw_rules_invalid")
         ev = s.get(Event, event_id)
         ev.draw_mode, ev.draw_blank_tickets, ev.extra_draw_per_fen = mode, blank_tickets, extra_draw_per_fen
         ev.arrival_gift_on = arrival_gift_on

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import socket
 import time
-import unicodedata
 from dataclasses import asdict, dataclass, field
 
 ESC, GS, FS, DLE = b"\x1b", b"\x1d", b"\x1c", b"\x10"
@@ -49,10 +48,6 @@ class Receipt:
         d = dict(d)
         d["items"] = [tuple(x) for x in d.get("items", [])]
         return cls(**d)
-
-
-def text_width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def lines(receipt: Receipt, paper_mm: int = 80) -> list[tuple[str, str]]:

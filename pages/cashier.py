@@ -153,9 +153,8 @@ with tab_void:
             submitted = st.form_submit_button(tr("cashier.void"), type="primary")
         if submitted:
             with desk_action():
-                if choice is None:
-                    raise DeskError("renewal_unknown")
-                out = cashier.void_renewal(eng, renewal_id=choice["renewal_id"], reason=reason, desk=station.desk,
+                out = cashier.void_renewal(eng, renewal_id=choice["renewal_id"] if choice else None, reason=reason,
+                                           desk=station.desk,
                                            staff_id=station.staff_id)
                 st.success(tr("cashier.voided", receipt_no=out["receipt_no"], gifts=out["reclaim_gifts"],
                               prizes=out["reclaim_prizes"]))

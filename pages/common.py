@@ -22,8 +22,6 @@ DESK_ROLES = {  # which signed-in roles may open which page
     "checkin": None, "cashier": ("cashier", "manager"), "gifts": None, "board": None,
     "setup": ("manager",), "import": ("manager",),
 }
-ROLE_ZH = {"advisor": "role.advisor", "sa": "role.sa", "sales": "role.sales", "service": "role.service",
-           "telesales": "role.telesales", "cashier": "role.cashier", "manager": "role.manager"}
 
 
 @st.cache_resource

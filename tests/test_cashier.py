@@ -108,3 +108,10 @@ def test_invoice_and_void(seeded):
         cashier.void_renewal(seeded.engine, renewal_id=r["renewal_id"], reason="x", desk="收银1", staff_id=seeded.manager_id)
     again = renew(seeded, guest(seeded))  # the vehicle is free again after a void
     assert again["receipt_no"] != r["receipt_no"] and count(seeded.engine) == 2
+
+
+def test_void_without_a_chosen_renewal_says_so(seeded):
+    renew(seeded, guest(seeded))
+    with pytest.raises(DeskError, match="renewal_not_chosen"):
+        cashier.void_renewal(seeded.engine, renewal_id=None, reason="录错", desk="收银1", staff_id=seeded.manager_id)
+    assert cashier.cash_up(seeded.engine, seeded.event_id)["wechat"]["count"] == 1

@@ -227,3 +227,13 @@ def test_void_flags_reclaim_and_stops_entitlements(seeded):
         gifts.mark_reclaimed(seeded.engine, kind=item["kind"], item_id=item["id"], desk="礼品1", staff_id=None)
     assert gift(seeded.engine, seeded.event_id, "汽车应急工具包").stock == before + 1
     assert gifts.entitlements(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"])["reclaim"] == []
+
+
+def test_set_up_refusals_name_the_problem(seeded):
+    with pytest.raises(DeskError, match="gift_name_invalid"):
+        gifts.add_gift_type(seeded.engine, event_id=seeded.event_id, name=" <b> ", kind="prize", stock=5)
+    with pytest.raises(DeskError, match="draw_rules_invalid"):
+        gifts.set_draw_rules(seeded.engine, event_id=seeded.event_id, mode="box", blank_tickets=-1,
+                             extra_draw_per_fen=0, arrival_gift_on=False, staff_id=seeded.manager_id)
+    names = {g["name"] for g in gifts.stock_report(seeded.engine, seeded.event_id)}
+    assert "<b>" not in names
