@@ -7,9 +7,7 @@ PostgreSQL: the services lock rows with SELECT ... FOR UPDATE (a no-op on SQLite
 """
 from __future__ import annotations
 
-import sqlite3
 import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -42,35 +40,11 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        if conn.info.get("write", True):
-            begin_immediate(conn.connection.driver_connection)
-        else:
-            conn.exec_driver_sql("BEGIN")
+        # Writers of our own processes already queue in _WriterQueue; busy_timeout covers the rest
+        # (migrations, the sqlite3 shell).
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write", True) else "BEGIN")
 
     return engine
-
-
-def begin_immediate(dbapi_conn, *, wait_s: float = 30.0) -> None:
-    """Take the write lock, polling every 0.5–5 ms for up to `wait_s`.
-
-    SQLite's own busy handler sleeps 25–100 ms at a time once a writer has waited a little,
-    which put a 240 ms p99 on 8 busy desks (make bench); polling keeps the wait close to the
-    time the lock is actually held. busy_timeout stays in force for everything else."""
-    dbapi_conn.execute("PRAGMA busy_timeout=0")
-    try:
-        deadline = time.monotonic() + wait_s
-        delay = 0.0005
-        while True:
-            try:
-                dbapi_conn.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 1.5, 0.005)
-    finally:
-        dbapi_conn.execute("PRAGMA busy_timeout=30000")
 
 
 def get_engine(url: str | None = None) -> Engine:
