@@ -81,6 +81,20 @@ def sqlite_engine(sqlite_url):
     dispose_all()
 
 
+def race(target, calls: list[tuple]) -> list[str]:
+    """Run target(*args, barrier, out) in separate processes released together; their answers, sorted."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(len(calls)), ctx.Queue()
+    procs = [ctx.Process(target=target, args=(*args, barrier, out)) for args in calls]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    return sorted(out.get(timeout=5) for _ in procs)
+
+
 @dataclass
 class Seeded:
     engine: object

@@ -1,8 +1,6 @@
 """Check-in desk: every reason code, double scans, walk-ins, undo, and two processes racing."""
 from __future__ import annotations
 
-import multiprocessing as mp
-
 import pytest
 from sqlalchemy import func, select
 
@@ -10,6 +8,7 @@ from core import checkin
 from core.errors import DeskError
 from core.models import AuditEntry, CheckIn, Invitation
 from core.store import dispose_all, get_engine, read_session, write_session
+from tests.conftest import race
 
 
 def audits(engine, action="check_in"):
@@ -145,15 +144,8 @@ def _race(url, event_id, code, desk, barrier, out):
 def test_two_processes_one_guest(seeded):
     """Two desks scan the same guest at the same moment: exactly one check-in."""
     url = seeded.engine.url.render_as_string(hide_password=False)
-    ctx = mp.get_context("spawn")
     for code in seeded.codes[5:9]:
-        barrier, out = ctx.Barrier(2), ctx.Queue()
-        procs = [ctx.Process(target=_race, args=(url, seeded.event_id, code, f"签到{i}", barrier, out)) for i in (1, 2)]
-        for p in procs:
-            p.start()
-        for p in procs:
-            p.join(60)
-        results = sorted(out.get(timeout=5) for _ in procs)
+        results = race(_race, [(url, seeded.event_id, code, f"签到{i}") for i in (1, 2)])
         assert results == ["already_checked_in", "welcome"]
     assert checkins(seeded.engine) == 4
 

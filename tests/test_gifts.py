@@ -1,7 +1,6 @@
 """Gift desk: entitlements, stock races, the draw box's weighting, reclaim after a void."""
 from __future__ import annotations
 
-import multiprocessing as mp
 import random
 from collections import Counter
 
@@ -12,6 +11,7 @@ from core import cashier, checkin, gifts
 from core.errors import DeskError
 from core.models import DrawResult, Event, GiftIssue, GiftType
 from core.store import dispose_all, get_engine, read_session, write_session
+from tests.conftest import race
 
 
 def renewed_guest(seeded, i=0, commercial="3000"):
@@ -108,30 +108,15 @@ def test_two_desks_last_gift(seeded):
     with write_session(seeded.engine) as s:
         s.execute(update(GiftType).where(GiftType.id == main.id).values(stock=1))
     url = seeded.engine.url.render_as_string(hide_password=False)
-    ctx = mp.get_context("spawn")
-    barrier, out = ctx.Barrier(2), ctx.Queue()
-    procs = [ctx.Process(target=_grab, args=(url, seeded.event_id, g["invitation_id"], r["renewal_id"], barrier, out))
-             for g, r in ((g1, r1), (g2, r2))]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(60)
-    assert sorted(out.get(timeout=5) for _ in procs) == ["ok", "out_of_stock"]
+    assert race(_grab, [(url, seeded.event_id, g["invitation_id"], r["renewal_id"])
+                        for g, r in ((g1, r1), (g2, r2))]) == ["ok", "out_of_stock"]
     assert gift(seeded.engine, seeded.event_id, "汽车应急工具包").stock == 0
 
 
 def test_same_renewal_from_two_processes_gets_one_gift(seeded):
     g, r = renewed_guest(seeded, 0)
     url = seeded.engine.url.render_as_string(hide_password=False)
-    ctx = mp.get_context("spawn")
-    barrier, out = ctx.Barrier(2), ctx.Queue()
-    procs = [ctx.Process(target=_grab, args=(url, seeded.event_id, g["invitation_id"], r["renewal_id"], barrier, out))
-             for _ in range(2)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(60)
-    assert sorted(out.get(timeout=5) for _ in procs) == ["gift_already_given", "ok"]
+    assert race(_grab, [(url, seeded.event_id, g["invitation_id"], r["renewal_id"])] * 2) == ["gift_already_given", "ok"]
     with read_session(seeded.engine) as s:
         assert s.execute(select(func.count()).select_from(GiftIssue)).scalar_one() == 1
 
