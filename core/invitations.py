@@ -44,8 +44,9 @@ def invitation_rows(engine: Engine, event_id: int) -> tuple[Event, list[dict]]:
     return event, out
 
 
-def export_invitations(engine: Engine, event_id: int, path: str | Path) -> int:
-    """The sheet used to send the SMS: one row per invitation with its code and text."""
+def export_invitations(engine: Engine, event_id: int, path) -> int:
+    """The sheet used to send the SMS: one row per invitation with its code and text.
+    `path` is a file path or a binary file object (the import page's download)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -62,7 +63,7 @@ def export_invitations(engine: Engine, event_id: int, path: str | Path) -> int:
                       OUTCOME_ZH.get(r["outcome"], ""), r["code"], sms_text(event, r["name"], r["code"])])
     for col, width in zip("ABCDEFGHI", (6, 10, 14, 20, 10, 10, 10, 22, 90)):
         sheet.column_dimensions[col].width = width
-    book.save(str(path))
+    book.save(path if hasattr(path, "write") else str(path))
     return len(rows)
 
 

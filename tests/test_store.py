@@ -112,3 +112,19 @@ def test_migrations_match_the_models(engine):
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), SQLModel.metadata)
     assert diff == []
+
+
+def test_sms_sheet_into_memory_for_the_download_button(seeded, tmp_path, monkeypatch):
+    """The import page hands a BytesIO: the sheet goes there, not into a stray file."""
+    from python_calamine import CalamineWorkbook
+
+    from core.invitations import export_invitations
+
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    buf = io.BytesIO()
+    n = export_invitations(seeded.engine, seeded.event_id, buf)
+    rows = CalamineWorkbook.from_filelike(io.BytesIO(buf.getvalue())).get_sheet_by_index(0).to_python()
+    assert n == len(rows) - 1 > 0 and rows[0][7] == "邀请码"
+    assert list(cwd.iterdir()) == []
