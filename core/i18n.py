@@ -1,4 +1,5 @@
-"""The UI catalog: one JSON file per language in core/locale. zh-CN first, English available."""
+"""The UI catalog: per language, `core/locale/<lang>.json` plus one `<lang>.<area>.json` per part
+of the product (desks, security, manager, callers…), merged. zh-CN first, English available."""
 from __future__ import annotations
 
 import json
@@ -9,9 +10,16 @@ LANGS = ("zh-CN", "en")
 _DIR = Path(__file__).parent / "locale"
 
 
+def catalog_files(lang: str) -> list[Path]:
+    return [_DIR / f"{lang}.json", *sorted(_DIR.glob(f"{lang}.*.json"))]
+
+
 @lru_cache(maxsize=None)
 def catalog(lang: str) -> dict[str, str]:
-    return json.loads((_DIR / f"{lang}.json").read_text(encoding="utf-8"))
+    merged: dict[str, str] = {}
+    for path in catalog_files(lang):
+        merged.update(json.loads(path.read_text(encoding="utf-8")))
+    return merged
 
 
 def t(key: str, lang: str = "zh-CN", **params) -> str:

@@ -17,6 +17,19 @@ def used_keys() -> set[str]:
     return {k for k in keys if k not in PREFIXED}
 
 
+def test_no_key_is_defined_in_two_catalog_files():
+    import json
+
+    from core.i18n import LANGS, catalog_files
+
+    for lang in LANGS:
+        seen: dict[str, str] = {}
+        for path in catalog_files(lang):
+            for key in json.loads(path.read_text(encoding="utf-8")):
+                assert key not in seen, f"{key} in {path.name} and {seen[key]}"
+                seen[key] = path.name
+
+
 def test_catalogs_have_the_same_keys():
     assert set(catalog("zh-CN")) == set(catalog("en"))
 
