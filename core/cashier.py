@@ -7,7 +7,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from core import lookup
+from core import finance, lookup
 from core.audit import run_action
 from core.checkin import resolve_invitation, check_in_locked, require_manager
 from core.clock import now
@@ -18,8 +18,6 @@ from core.validate import clean, format_plate, parse_yuan
 
 INSURERS = ("人保 PICC", "平安", "太平洋", "国寿财险", "中华联合", "大地", "阳光", "太平", "华安", "天安", "其他")
 FIELD_ZH = {"compulsory": "交强险保费", "commercial": "商业险保费", "vehicle_tax": "车船税"}
-COMPULSORY_CONFIRM_FEN = 5_000_00
-TOTAL_CONFIRM_FEN = 100_000_00
 _POLICY = re.compile(r"^[A-Z0-9\-]{10,30}$")
 _REF = re.compile(r"^[A-Za-z0-9\-]{0,40}$")
 _INVOICE = re.compile(r"^[A-Z0-9]{8,20}$")
@@ -58,10 +56,15 @@ def record_renewal(engine: Engine, *, event_id: int, vehicle_id: int | None, ins
                    commercial: str, vehicle_tax: str, payment_method: str, desk: str, staff_id: int | None,
                    invitation_id: int | None = None, raw: str | None = None, payment_ref: str = "",
                    policy_numbers: str = "", coverage: str = "", advisor_id: int | None = None,
-                   credit_reason: str = "", confirm_high: bool = False, nonce: str | None = None) -> dict:
+                   credit_reason: str = "", confirm_high: bool = False, confirmed: str = "",
+                   seats: int | None = None, invoice_kind: str = "", invoice_title: str = "",
+                   invoice_tax_id: str = "", nonce: str | None = None) -> dict:
     """Sign a renewal for one vehicle. A guest not yet checked in is checked in by it.
 
-    Amounts are what the cashier typed, in yuan; they are stored exactly, in fen."""
+    Amounts are what the cashier typed, in yuan; they are stored exactly, in fen. An amount
+    outside what its field usually is (core.finance.plausibility) is refused with
+    `amount_needs_confirm` and the checks; it is saved only when `confirmed` is that refusal's
+    `confirm_key` (the same amounts) or `confirm_high` confirms whatever is typed (CLI, tests)."""
     def body(s: Session) -> dict:
         inv = resolve_invitation(s, event_id, raw, invitation_id)
         inv = s.execute(select(Invitation).where(Invitation.id == inv.id).with_for_update()).scalar_one()
@@ -78,11 +81,17 @@ def record_renewal(engine: Engine, *, event_id: int, vehicle_id: int | None, ins
         total = sum(fen.values())
         if fen["compulsory"] + fen["commercial"] == 0:
             raise DeskError("amount_zero")
-        if not confirm_high:
-            if fen["compulsory"] > COMPULSORY_CONFIRM_FEN:
-                raise DeskError("amount_needs_confirm", what=f"交强险 {fen['compulsory'] // 100} 元")
-            if total > TOTAL_CONFIRM_FEN:
-                raise DeskError("amount_needs_confirm", what=f"合计 {total // 100} 元")
+        if seats is not None and not 1 <= int(seats) <= 60:
+            raise DeskError("seats_invalid")
+        seats_n = int(seats) if seats else vehicle.seats
+        checks = finance.plausibility(fen, seats=seats_n, commercial_last_fen=vehicle.commercial_last_fen,
+                                      settings=finance._settings(s))
+        key = finance.confirm_key(checks)
+        if checks and not (confirm_high or confirmed == key):
+            raise DeskError("amount_needs_confirm", what="；".join(finance.check_text_zh(c) for c in checks),
+                            checks=checks, confirm_key=key)
+        note = "；".join(finance.check_text_zh(c) for c in checks) + "（收银已确认）" if checks else ""
+        inv_kind, inv_title, inv_tax = finance.invoice_details(invoice_kind, invoice_title, invoice_tax_id)
         policies = [p for p in re.split(r"[\s,，;；、]+", clean(policy_numbers).upper()) if p]
         for p in policies:
             if not _POLICY.match(p):
@@ -106,7 +115,10 @@ def record_renewal(engine: Engine, *, event_id: int, vehicle_id: int | None, ins
                           vehicle_tax_fen=fen["vehicle_tax"], total_fen=total, coverage=clean(coverage)[:200],
                           policy_numbers=" ".join(policies), payment_method=payment_method,
                           payment_ref=clean(payment_ref), advisor_id=credited, credit_reason=clean(credit_reason)[:200],
-                          cashier_id=staff_id, desk=desk, created_at=ts)
+                          cashier_id=staff_id, desk=desk, created_at=ts, invoice_kind=inv_kind,
+                          invoice_title=inv_title, invoice_tax_id=inv_tax, amount_note=note[:300])
+        if seats and not vehicle.seats:
+            vehicle.seats = int(seats)
         s.add(renewal)
         s.flush()
         renewal.receipt_no = f"XB{event_id:02d}-{renewal.id:05d}"
@@ -186,7 +198,7 @@ def void_renewal(engine: Engine, *, renewal_id: int | None, reason: str, desk: s
 
 
 def renewal_rows(engine: Engine, event_id: int, *, desk: str | None = None, pending_invoice: bool = False,
-                 invitation_id: int | None = None, limit: int = 200) -> list[dict]:
+                 invitation_id: int | None = None, limit: int | None = 200) -> list[dict]:
     from core.models import Customer
 
     with read_session(engine) as s:
@@ -195,17 +207,20 @@ def renewal_rows(engine: Engine, event_id: int, *, desk: str | None = None, pend
              .join(Customer, Customer.id == Invitation.customer_id)
              .join(Vehicle, Vehicle.id == Renewal.vehicle_id)
              .outerjoin(Staff, Staff.id == Renewal.advisor_id)
-             .where(Renewal.event_id == event_id).order_by(Renewal.id.desc()).limit(limit))
+             .where(Renewal.event_id == event_id).order_by(Renewal.id.desc()))
+        if limit is not None:
+            q = q.limit(limit)
         if desk:
             q = q.where(Renewal.desk == desk)
         if invitation_id is not None:
             q = q.where(Renewal.invitation_id == invitation_id)
         if pending_invoice:
-            q = q.where(Renewal.invoice_no == "", Renewal.voided_at.is_(None))
+            q = q.where(Renewal.invoice_no == "", Renewal.voided_at.is_(None), Renewal.invoice_kind != "none")
         rows = s.execute(q).all()
     return [{"renewal_id": r.id, "vehicle_id": r.vehicle_id, "receipt_no": r.receipt_no, "time": r.created_at.strftime("%H:%M"), "name": name,
              "plate": format_plate(plate), "insurer": r.insurer, "total_fen": r.total_fen,
              "payment_method": r.payment_method, "advisor": advisor or "", "invoice_no": r.invoice_no,
+             "invoice_kind": r.invoice_kind, "invoice_title": r.invoice_title, "invoice_tax_id": r.invoice_tax_id,
              "voided": r.voided_at is not None} for r, name, plate, advisor in rows]
 
 

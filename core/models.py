@@ -68,6 +68,8 @@ class Vehicle(SQLModel, table=True):
     insurer_last: str = ""
     commercial_expiry: Optional[date] = None
     compulsory_expiry: Optional[date] = None
+    seats: Optional[int] = None  # for the 交强险 table (≤6, 7–10, more)
+    commercial_last_fen: Optional[int] = Field(default=None, sa_column=Column(BigInteger, nullable=True))  # last year's 商业险
 
 
 # --- invitations and the desks ------------------------------------------------------------
@@ -131,6 +133,10 @@ class Renewal(SQLModel, table=True):
     invoice_no: str = ""
     invoiced_at: Optional[NaiveDatetime] = None
     invoiced_by: Optional[int] = Field(default=None, foreign_key="staff.id")
+    invoice_kind: str = ""  # none, personal, company; "" = not asked (renewals before 0006)
+    invoice_title: str = ""  # 抬头
+    invoice_tax_id: str = ""  # 税号 (unified social credit code), companies only
+    amount_note: str = ""  # an unusual amount the cashier confirmed, and why it was unusual
     voided_at: Optional[NaiveDatetime] = None
     voided_by: Optional[int] = Field(default=None, foreign_key="staff.id")
     void_reason: str = ""
