@@ -14,6 +14,7 @@ PAGES = {
     "board": ("pages/board.py", "page.board", "🏆"),
     "setup": ("pages/setup.py", "page.setup", "⚙️"),
     "import": ("pages/import_guests.py", "page.import", "📥"),
+    "finance": ("pages/finance.py", "page.finance", "🧾"),
 }
 
 

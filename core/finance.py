@@ -450,3 +450,13 @@ def payment_receipt(engine: Engine, *, renewal_id: int, desk: str, staff_id: int
         audit(s, "payment_receipt", event_id=r.event_id, desk=desk, staff_id=staff_id, raw=r.receipt_no,
               detail={"job_id": job_id})
     return receipts.send_job(engine, job_id)
+
+
+def vehicle_hints(engine: Engine, vehicle_ids: list[int]) -> dict[int, dict]:
+    """What the desk shows next to the form: seats and last year's 商业险 when the import had them."""
+    if not vehicle_ids:
+        return {}
+    with read_session(engine) as s:
+        rows = s.execute(select(Vehicle.id, Vehicle.plate, Vehicle.seats, Vehicle.commercial_last_fen)
+                         .where(Vehicle.id.in_(list(vehicle_ids)))).all()
+    return {i: {"plate": format_plate(p), "seats": seats, "commercial_last_fen": last} for i, p, seats, last in rows}

@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from core import cashier
+from core import cashier, finance
 from core.errors import DeskError
 from core.events import list_staff
 from core.models import PAYMENT_METHODS
@@ -21,6 +21,80 @@ def pick(invitation_id: int) -> None:
     ss["cashier_guest"], ss["cashier_matches"] = invitation_id, []
 
 
+# the 交强险 table's seat classes (a representative count each) and the catalog keys of the finance texts
+SEAT_CHOICES = {None: "finance.seats_unknown", 5: "finance.seats_small", 7: "finance.seats_mid", 11: "finance.seats_large"}
+SEAT_CLASS_KEYS = {"small": "finance.seat_class_small", "mid": "finance.seat_class_mid",
+                   "large": "finance.seat_class_large", "unknown": "finance.seat_class_unknown"}
+CHECK_KEYS = {"compulsory_table": "finance.check_compulsory_table", "commercial_vs_last": "finance.check_commercial_vs_last",
+              "commercial_range": "finance.check_commercial_range", "vehicle_tax_high": "finance.check_vehicle_tax_high"}
+INVOICE_KIND_KEYS = {"none": "finance.invoice_none", "personal": "finance.invoice_personal",
+                     "company": "finance.invoice_company"}
+
+
+def live_total(labels: list[str]) -> None:
+    """The renewal's total as the cashier types, summed in the browser from the form's three amount
+    boxes (found by their labels), so no key press reruns the desk. The saved total is core's, in fen."""
+    import json
+
+    st.html(f"""<div class='rd-live-total' style='font-size:1.5rem;font-weight:700;color:#1a4fa0'>
+      {esc(tr("finance.live_total"))}：<span id='rd-live-total'>￥0.00</span></div>
+    <script>(function () {{
+      const doc = window.parent ? window.parent.document : document;
+      const win = doc.defaultView || window;
+      win.rdLiveLabels = {json.dumps(labels, ensure_ascii=False)};
+      win.rdLiveBad = {json.dumps(tr("finance.live_total_bad"), ensure_ascii=False)};
+      function fen(v) {{
+        v = (v || '').replace(/[\uff10-\uff19\uff0e]/g, c => String.fromCharCode(c.charCodeAt(0) - 0xFEE0))
+                     .replace(/[,\uff0c\s元¥￥]/g, '');
+        if (!v) return 0;
+        if (!/^\d+(\.\d{{1,2}})?$/.test(v)) return null;
+        const [i, d = ''] = v.split('.');
+        return parseInt(i, 10) * 100 + parseInt((d + '00').slice(0, 2), 10);
+      }}
+      function fmt(f) {{
+        return Math.floor(f / 100).toString().replace(/\B(?=(\d{{3}})+(?!\d))/g, ',') + '.' + String(f % 100).padStart(2, '0');
+      }}
+      function update() {{
+        const out = doc.getElementById('rd-live-total');
+        if (!out) return;
+        let sum = 0, bad = false;
+        for (const label of win.rdLiveLabels) {{
+          const box = doc.querySelector('input[aria-label="' + label + '"]');
+          const f = fen(box ? box.value : '');
+          if (f === null) bad = true; else sum += f;
+        }}
+        out.textContent = bad ? win.rdLiveBad : '￥' + fmt(sum);
+      }}
+      if (!win.rdLiveListening) {{
+        win.rdLiveListening = true;
+        doc.addEventListener('input', e => {{
+          if (e.target && win.rdLiveLabels.includes(e.target.getAttribute('aria-label'))) update();
+        }}, true);
+      }}
+      win.rdLiveUpdate = update;
+      requestAnimationFrame(update);
+    }})();</script>""", unsafe_allow_javascript=True)
+
+
+def check_lines(checks: list[dict]) -> list[str]:
+    return [tr(CHECK_KEYS[c["code"]], **{**c, "seats": tr(SEAT_CLASS_KEYS[c.get("seats", "unknown")])})
+            for c in checks]
+
+
+def print_payment_receipt(done: dict) -> None:
+    """The 收款凭证 of the renewal just saved, on this desk's printer (on screen without one)."""
+    if st.button(tr("finance.print_receipt"), key=f"cashier_print_{done['renewal_id']}"):
+        with desk_action():
+            out = finance.payment_receipt(eng, renewal_id=done["renewal_id"], desk=station.desk, staff_id=station.staff_id)
+            (st.success if out["status"] in ("printed", "screen") else st.warning)(
+                tr("finance.receipt_result", receipt_no=out["receipt_no"], status=tr(f"job.{out['status']}"),
+                   error=out["error"]))
+            if out["status"] == "screen":
+                from core.receipts import preview
+
+                st.code("\n".join(preview(eng, out["job_id"])["lines"]), language=None)
+
+
 st.title(tr("page.cashier"))
 st.text_input(tr("cashier.scan_label"), key="cashier_scan", on_change=on_scan, placeholder=tr("checkin.scan_placeholder"))
 focus_scanner("cashier_scan")
@@ -35,6 +109,7 @@ if ss.get("cashier_done"):
     verdict("green", tr("cashier.done", receipt_no=esc(done["receipt_no"])),
             [f"{esc(done['plate'])} · {tr('cashier.total')} ￥{yuan(done['total_fen'])}",
              tr("cashier.checked_in_now") if done["checked_in_now"] else ""])
+    print_payment_receipt(done)
 
 tab_renew, tab_invoice, tab_list, tab_cash, tab_void = st.tabs(
     [tr("cashier.tab_renew"), tr("cashier.tab_invoice"), tr("cashier.tab_list"), tr("cashier.tab_cash"), tr("cashier.tab_void")])
@@ -66,6 +141,11 @@ with tab_renew:
                 with desk_action():
                     cashier.add_vehicle(eng, invitation_id=inv_id, plate=new_plate, desk=station.desk, staff_id=station.staff_id)
                     st.rerun()
+        for h in finance.vehicle_hints(eng, [v["id"] for v in free]).values():
+            if h["commercial_last_fen"]:
+                st.caption(tr("finance.last_year", plate=h["plate"], amount=yuan(h["commercial_last_fen"])))
+            if h["seats"]:
+                st.caption(tr("finance.seats_known", plate=h["plate"], seats=h["seats"]))
         if free:
             staff = [p for p in list_staff(eng)]
             staff_ids = [None] + [p.id for p in staff]
@@ -80,10 +160,13 @@ with tab_renew:
                 compulsory = c1.text_input(tr("cashier.compulsory"), placeholder="950.00")
                 commercial = c2.text_input(tr("cashier.commercial"), placeholder="3200.00")
                 tax = c3.text_input(tr("cashier.vehicle_tax"), placeholder="360.00")
+                live_total([tr("cashier.compulsory"), tr("cashier.commercial"), tr("cashier.vehicle_tax")])
+                seats = st.selectbox(tr("finance.seats"), list(SEAT_CHOICES), key=f"cashier_seats_{inv_id}",
+                                     format_func=lambda n: tr(SEAT_CHOICES[n]))
                 d1, d2, d3 = st.columns(3)
                 damage = d1.checkbox(tr("cashier.cov_damage"), value=True)
                 third = d2.selectbox(tr("cashier.cov_third"), ["", "100万", "150万", "200万", "300万", "500万"], index=3)
-                seats = d3.text_input(tr("cashier.cov_seats"), placeholder="1万/座")
+                seat_cover = d3.text_input(tr("cashier.cov_seats"), placeholder="1万/座")
                 policies = st.text_input(tr("cashier.policies"), placeholder="PDAA2026…")
                 method = st.radio(tr("cashier.payment"), PAYMENT_METHODS, horizontal=True, index=None,
                                   format_func=lambda m: tr(f"pay.{m}"))
@@ -91,21 +174,38 @@ with tab_renew:
                 advisor = st.selectbox(tr("cashier.credited"), staff_ids, index=default_idx,
                                        format_func=lambda i: names.get(i, "—"))
                 credit_reason = st.text_input(tr("cashier.credit_reason"))
-                confirm = st.checkbox(tr("cashier.confirm_high"))
+                i1, i2, i3 = st.columns([2, 3, 3])
+                inv_kind = i1.radio(tr("finance.invoice"), finance.INVOICE_KINDS, index=1, horizontal=True,
+                                    key=f"cashier_invoice_kind_{inv_id}", format_func=lambda k: tr(INVOICE_KIND_KEYS[k]))
+                inv_title = i2.text_input(tr("finance.invoice_title"), key=f"cashier_invoice_title_{inv_id}",
+                                          placeholder=tr("finance.invoice_title_ph"))
+                inv_tax = i3.text_input(tr("finance.tax_id"), key=f"cashier_invoice_tax_{inv_id}", placeholder="91440101MA5XXXXXXX")
+                pending_confirm = ss.get("cashier_confirm") if (ss.get("cashier_confirm") or {}).get("guest") == inv_id else None
+                confirm = False
+                if pending_confirm:
+                    st.warning("  \n".join([tr("finance.needs_confirm"), *("· " + x for x in check_lines(
+                        pending_confirm["checks"])), tr("finance.confirm_hint")]))
+                    confirm = st.checkbox(tr("finance.confirm_tick"), key=f"cashier_confirm_tick_{pending_confirm['key']}")
                 if st.form_submit_button(tr("cashier.submit"), type="primary"):
                     coverage = "；".join(x for x in ((tr("cashier.cov_damage") if damage else ""),
-                                                    (f"三者 {third}" if third else ""), (f"车上人员 {seats}" if seats else "")) if x)
+                                                    (f"三者 {third}" if third else ""), (f"车上人员 {seat_cover}" if seat_cover else "")) if x)
                     try:
                         done = cashier.record_renewal(
                             eng, event_id=station.event_id, invitation_id=inv_id, vehicle_id=vehicle["id"],
                             insurer=insurer or "", compulsory=compulsory, commercial=commercial, vehicle_tax=tax,
                             coverage=coverage, policy_numbers=policies, payment_method=method or "", payment_ref=ref,
-                            advisor_id=advisor, credit_reason=credit_reason, confirm_high=confirm, desk=station.desk,
-                            staff_id=station.staff_id)
+                            advisor_id=advisor, credit_reason=credit_reason, desk=station.desk, staff_id=station.staff_id,
+                            confirmed=pending_confirm["key"] if (confirm and pending_confirm) else "", seats=seats,
+                            invoice_kind=inv_kind, invoice_tax_id=inv_tax,
+                            invoice_title=inv_title or (guest["name"] if inv_kind == "personal" else ""))
                         ss["cashier_done"] = done
+                        ss.pop("cashier_confirm", None)
                         answered()
                         st.rerun()
                     except DeskError as e:
+                        if e.reason == "amount_needs_confirm":  # shown above the submit button, with a tick box
+                            ss["cashier_confirm"] = {"guest": inv_id, "key": e.info["confirm_key"], "checks": e.info["checks"]}
+                            st.rerun()
                         st.error(refusal_text(e))
 
 with tab_invoice:
@@ -115,6 +215,8 @@ with tab_invoice:
     for r in pending:
         c1, c2, c3 = st.columns([3, 2, 1])
         c1.markdown(f"**{esc(r['receipt_no'])}** · {esc(r['name'])} · {esc(r['plate'])} · ￥{yuan(r['total_fen'])}")
+        if r.get("invoice_title"):
+            c1.caption(tr("finance.invoice_for", title=esc(r["invoice_title"]), tax_id=esc(r["invoice_tax_id"])))
         number = c2.text_input(tr("cashier.invoice_no"), key=f"inv_{r['renewal_id']}", label_visibility="collapsed",
                                placeholder=tr("cashier.invoice_no"))
         if c3.button(tr("cashier.invoiced"), key=f"invbtn_{r['renewal_id']}"):
@@ -136,16 +238,16 @@ with tab_list:
         st.info(tr("cashier.none_yet"))
 
 with tab_cash:
-    totals = cashier.cash_up(eng, station.event_id, desk=station.desk)
+    totals = cashier.cash_up(eng, station.event_id, desk=None if station.is_manager else station.desk)
     st.dataframe(pd.DataFrame([{tr("cashier.payment"): tr(f"pay.{m}"), tr("cashier.count"): v["count"],
                                 tr("cashier.total"): yuan(v["total_fen"])} for m, v in totals.items()]), hide_index=True)
-    st.metric(tr("cashier.desk_total"), f"￥{yuan(sum(v['total_fen'] for v in totals.values()))}")
+    st.metric(tr("finance.all_desks_cash") if station.is_manager else tr("cashier.desk_total"), f"￥{yuan(sum(v['total_fen'] for v in totals.values()))}")
 
 with tab_void:
     if not station.is_manager:
         st.info(tr("reason.not_manager"))
     else:
-        live = [r for r in cashier.renewal_rows(eng, station.event_id) if not r["voided"]]
+        live = [r for r in cashier.renewal_rows(eng, station.event_id, limit=None) if not r["voided"]]
         with st.form("void", clear_on_submit=True):  # a form: leaving a field does not rerun; Enter submits
             choice = st.selectbox(tr("cashier.void_which"), live, index=None, placeholder=tr("cashier.choose"),
                                   format_func=lambda r: f"{r['receipt_no']} · {r['name']} · {r['plate']} · ￥{yuan(r['total_fen'])}")

@@ -21,6 +21,7 @@ log = logging.getLogger("renewday")
 DESK_ROLES = {  # which signed-in roles may open which page
     "checkin": None, "cashier": ("cashier", "manager"), "gifts": None, "board": None,
     "setup": ("manager",), "import": ("manager",),
+    "finance": ("manager",),
 }
 
 

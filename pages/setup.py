@@ -129,7 +129,7 @@ with tab_gifts:
                 st.success(tr("ui.saved"))
 
 with tab_print:
-    desk = st.selectbox(tr("ui.desk"), [d for d in DESKS if d.startswith("礼品")] + [station.desk], key="printer_desk")
+    desk = st.selectbox(tr("ui.desk"), [d for d in DESKS if d.startswith(("礼品", "收银"))] + [station.desk], key="printer_desk")
     current = receipts.desk_printer(eng, desk)
     with st.form("printer"):
         conns = ["none", "network", "usb", "serial"]
