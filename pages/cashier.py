@@ -81,6 +81,23 @@ def check_lines(checks: list[dict]) -> list[str]:
             for c in checks]
 
 
+def invoice_details_editor(r: dict) -> None:
+    """The customer decides on the invoice after paying: 抬头 and 税号 until the invoice is issued."""
+    with st.expander(tr("finance.edit_invoice")):
+        with st.form(f"inv_details_{r['renewal_id']}"):
+            kinds = list(INVOICE_KIND_KEYS)
+            kind = st.radio(tr("finance.invoice"), kinds, horizontal=True,
+                            index=kinds.index(r["invoice_kind"]) if r["invoice_kind"] in kinds else 1,
+                            format_func=lambda k: tr(INVOICE_KIND_KEYS[k]))
+            title = st.text_input(tr("finance.invoice_title"), value=r["invoice_title"] or r["name"])
+            tax_id = st.text_input(tr("finance.tax_id"), value=r["invoice_tax_id"])
+            if st.form_submit_button(tr("ui.save")):
+                with desk_action():
+                    finance.set_invoice_details(eng, renewal_id=r["renewal_id"], kind=kind, title=title, tax_id=tax_id,
+                                                desk=station.desk, staff_id=station.staff_id)
+                    st.rerun()
+
+
 def print_payment_receipt(done: dict) -> None:
     """The 收款凭证 of the renewal just saved, on this desk's printer (on screen without one)."""
     if st.button(tr("finance.print_receipt"), key=f"cashier_print_{done['renewal_id']}"):
@@ -224,6 +241,7 @@ with tab_invoice:
                 cashier.mark_invoiced(eng, renewal_id=r["renewal_id"], invoice_no=number, desk=station.desk,
                                       staff_id=station.staff_id)
                 st.rerun()
+        invoice_details_editor(r)
 
 with tab_list:
     rows = cashier.renewal_rows(eng, station.event_id, desk=station.desk)

@@ -192,3 +192,17 @@ def test_manager_cash_up_on_the_cashier_page_is_every_desk(store):
     at = through_app(store, "manager", "经理", "pages/cashier.py")
     assert not at.exception
     assert any(m.value == "￥11,850.00" and m.label == "全部收款台合计（经理）" for m in at.metric)
+
+
+def test_invoice_desk_changes_the_details_before_issuing(store):
+    several(store)
+    at = through_app(store, "cashier", "收银台2（开票）", "pages/cashier.py")
+    assert len([b for b in at.button if b.label == "保存"]) == 3  # one per renewal waiting for its invoice
+    radio = [r for r in at.radio if r.label == "发票"][0]
+    radio.set_value("company")
+    [t for t in at.text_input if t.label == "发票抬头"][0].input("广州某某汽车服务有限公司")
+    [t for t in at.text_input if t.label.startswith("税号")][0].input("91110108551385082Q")
+    [b for b in at.button if b.label == "保存"][0].click().run()
+    assert not at.exception
+    rows = [r for r in cashier.renewal_rows(store.engine, store.event_id) if r["invoice_kind"] == "company"]
+    assert len(rows) == 1 and rows[0]["invoice_tax_id"] == "91110108551385082Q"
