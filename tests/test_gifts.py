@@ -19,7 +19,7 @@ def renewed_guest(seeded, i=0, commercial="3000"):
     r = cashier.record_renewal(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
                                vehicle_id=g["vehicles"][0]["id"], insurer="平安", compulsory="950",
                                commercial=commercial, vehicle_tax="0", payment_method="pos", desk="收银1",
-                               staff_id=seeded.cashier_id)
+                               staff_id=seeded.cashier_id, confirm_high=True)  # amounts set by the draw rules
     return g, r
 
 
