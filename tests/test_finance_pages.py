@@ -206,3 +206,28 @@ def test_invoice_desk_changes_the_details_before_issuing(store):
     assert not at.exception
     rows = [r for r in cashier.renewal_rows(store.engine, store.event_id) if r["invoice_kind"] == "company"]
     assert len(rows) == 1 and rows[0]["invoice_tax_id"] == "91110108551385082Q"
+
+
+def test_the_reason_is_translated_in_english(store, monkeypatch):
+    monkeypatch.setenv("RENEWDAY_LANG", "en")  # the app's language, and the one AppTest formats options with
+    g = checkin.find(store.engine, event_id=store.event_id, raw=store.codes[0])[0]
+    with write_session(store.engine) as s:
+        s.execute(update(Vehicle).where(Vehicle.id == g["vehicles"][0]["id"]).values(commercial_last_fen=320000))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.session_state["station"] = Station(staff_id=store.cashier_id, staff_name="测试", role="cashier", desk="收银台1",
+                                          event_id=store.event_id, event_name="测试续保会")
+    at.run()
+    at.switch_page("pages/cashier.py").run()
+    at.text_input(key="cashier_scan").input(store.codes[0]).run()
+    boxes = {ti.label: ti for ti in at.text_input}
+    compulsory = next(v for k, v in boxes.items() if k.lower().startswith("compulsory"))
+    commercial = next(v for k, v in boxes.items() if k.lower().startswith("commercial"))
+    compulsory.input("960")  # not on the table: 950 floated in 10 % steps
+    commercial.input("32005")
+    at.selectbox[1].select_index(1)
+    [r for r in at.radio if r.label == "Payment"][0].set_value("wechat")
+    [b for b in at.button if b.label == "Take payment and record the renewal"][0].click().run()
+    text = "\n".join(w.value for w in at.warning)
+    assert "Commercial premium 32,005.00 yuan is 10.0× last year's 3,200.00 yuan" in text
+    assert "Compulsory premium 960.00 yuan is not a standard rate (seats unknown: 475.00–1,430.00 yuan" in text
+    assert renewals(store) == []
