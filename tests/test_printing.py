@@ -184,3 +184,105 @@ def test_serve_keeps_and_prints_the_gift_when_the_draw_is_refused(seeded_sqlite,
     assert done["job"]["status"] == "printed"
     text = "\n".join(decode(printer.wait_for(1)[0])["lines"])
     assert "续保礼：汽车应急工具包 ×1" in text and "抽奖" not in text
+
+
+# --- receipts fit the paper: wrapped, never cut ----------------------------------------------
+LONG_STORE = "广州市天河区黄埔大道西粤顺通汽车销售服务有限公司4S店"
+LONG_PRIZE = "多功能汽车应急救援工具套装（含搭电线、拖车绳、灭火器、警示牌）"
+
+
+def printed_rows(data: bytes) -> tuple[list[tuple[str, int]], int]:
+    """The text lines as the printer lays them out: (text, width multiplier from GS !), and how
+    many raster images were sent. Strips the same command sequences as tests.fakeprinter.decode."""
+    rows, images, buf, scale, i = [], 0, bytearray(), 1, 0
+    while i < len(data):
+        two = data[i:i + 2]
+        if two == b"\x1b@" or two in (b"\x1c&", b"\x1c."):
+            i += 2
+        elif two == b"\x1d!":
+            scale = 1 + (data[i + 2] >> 4)
+            i += 3
+        elif two in (b"\x1ba", b"\x1bE", b"\x1bd"):
+            i += 3
+        elif two == b"\x1dV":
+            i += 4 if data[i + 2] in (0x41, 0x42) else 3
+        elif data[i:i + 3] == b"\x1d(k":
+            i += 5 + data[i + 3] + data[i + 4] * 256
+        elif data[i:i + 3] == b"\x1dv0":
+            x, y = data[i + 4] + data[i + 5] * 256, data[i + 6] + data[i + 7] * 256
+            images += 1
+            i += 8 + x * y
+        elif two == b"\x10\x04":
+            i += 3
+        elif data[i] == 0x0A:
+            if buf:
+                rows.append((bytes(buf).decode("gb18030"), scale))
+            buf = bytearray()
+            i += 1
+        else:
+            buf.append(data[i])
+            i += 1
+    return rows, images
+
+
+def gbk_columns(text: str) -> int:
+    return len(text.encode("gbk"))  # what the printer's Chinese mode gives each character
+
+
+def long_sample(**kw) -> Receipt:
+    return sample(store=LONG_STORE, event="2026年12月冬季续保直销会暨老客户答谢会（第二场）",
+                  items=[("抽奖第1次", LONG_PRIZE), ("续保礼", "汽车应急工具包 ×1")], **kw)
+
+
+@pytest.mark.parametrize("paper,cols", [(58, 32), (80, 48)])
+def test_text_mode_wraps_every_line_within_the_paper(paper, cols, printer):
+    data = build_receipt(long_sample(copy=True), paper_mm=paper)
+    send_bytes("127.0.0.1", printer.port, data, timeout=2)
+    rows, images = printed_rows(printer.wait_for(1)[0])
+    assert images == 0 and rows
+    for text, scale in rows:
+        assert gbk_columns(text) * scale <= cols, (text, scale)
+    joined = "".join(text.strip() for text, _ in rows)
+    assert LONG_STORE in joined and LONG_PRIZE in joined  # wrapped, nothing cut
+    assert "【副本 COPY】" in joined
+
+
+def test_image_mode_wraps_by_the_font_and_sends_the_paper_width():
+    from core.printing import DOTS, _font, image_rows
+
+    for paper in (58, 80):
+        rows = image_rows(long_sample(), paper)
+        size = 22 if paper == 58 else 26
+        for style, text in rows:
+            if style in ("qr", "rule"):
+                continue
+            f = _font(size * 2 - 8) if style == "big" else _font(size)
+            assert f.getlength(text) <= DOTS[paper], (paper, text)
+        joined = "".join(text.strip() for style, text in rows if style not in ("qr", "rule"))
+        assert LONG_STORE in joined and LONG_PRIZE in joined
+        data = build_receipt(long_sample(), render="image", paper_mm=paper)
+        i = data.index(b"\x1dv0")
+        assert (data[i + 4] + data[i + 5] * 256) * 8 == DOTS[paper]
+        assert render_image(long_sample(), paper).height > render_image(sample(), paper).height  # more rows, not cut
+
+
+def test_characters_outside_gbk_never_print_as_question_marks():
+    # 한 (Hangul) is not GBK but the font draws it: that line goes as a raster; 𠮷 the font
+    # cannot draw either: a visible box instead of '?'.
+    data = build_receipt(sample(customer="한*수", items=[("续保礼", "𠮷祥礼盒 ×1")]), paper_mm=58)
+    rows, images = printed_rows(data)
+    text = "\n".join(t for t, _ in rows)
+    assert images == 1  # the customer line, as an image
+    assert "客户：" not in text  # it went as the image, not as '?' text
+    assert "续保礼：□祥礼盒 ×1" in text and "?" not in text
+    for t, scale in rows:
+        assert gbk_columns(t) * scale <= 32
+
+
+def test_wrap_keeps_words_and_never_drops_characters():
+    from core.printing import text_columns, wrap
+
+    rows = wrap("小票号：LP01-00001 客户：张*明 138****5678 " + "长" * 40, 32)
+    assert all(text_columns(r) <= 32 for r in rows)
+    assert any("LP01-00001" in r for r in rows) and any("138****5678" in r for r in rows)
+    assert "".join(r.strip() for r in rows).count("长") == 40
