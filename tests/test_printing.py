@@ -105,25 +105,79 @@ def test_hand_out_receipt_reaches_the_printer_masked(seeded_sqlite, printer):
     assert decode(printer.received[0])["qrs"] == [job["receipt_no"]]
 
 
-def test_failed_job_stays_and_reprint_is_a_copy(seeded_sqlite):
-    seeded = seeded_sqlite
+def test_failed_job_stays_until_printed_and_copy_only_after_a_real_print(seeded):
     dead_port = free_port()
     receipts.save_desk_printer(seeded.engine, desk="礼品1", connection="network", host="127.0.0.1", port=dead_port)
     g, gi, d = serve_guest(seeded)
     job = receipts.issue_receipt(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"], desk="礼品1",
                                  staff_id=None, gift_issue_ids=[gi["gift_issue_id"]], draw_ids=[d["draw_id"]])
     assert job["status"] == "failed"
-    assert [j["job_id"] for j in receipts.jobs(seeded.engine, event_id=seeded.event_id, failed_only=True)] == [job["job_id"]]
+    again = receipts.reprint(seeded.engine, job_id=job["job_id"], desk="礼品1")  # printer still dead
+    assert again["status"] == "failed"
+    # one row per unprinted receipt (its latest attempt), not one per attempt
+    assert [j["job_id"] for j in receipts.jobs(seeded.engine, event_id=seeded.event_id, failed_only=True)] == [again["job_id"]]
     # the hand-out itself is saved whatever the printer did
     assert not gifts.entitlements(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"])["renewals"][0]["gift_due"]
     p = FakePrinter()
     try:
         receipts.save_desk_printer(seeded.engine, desk="礼品1", connection="network", host="127.0.0.1", port=p.port)
-        copy = receipts.reprint(seeded.engine, job_id=job["job_id"], desk="礼品1")
+        first_paper = receipts.reprint(seeded.engine, job_id=job["job_id"], desk="礼品1", staff_id=seeded.gift_staff_id)
+        assert first_paper["status"] == "printed" and first_paper["receipt_no"] == job["receipt_no"]
+        # the customer's only paper is the original, not a 副本
+        assert not first_paper["is_copy"] and "【副本 COPY】" not in decode(p.wait_for(1)[0])["lines"]
+        assert receipts.jobs(seeded.engine, event_id=seeded.event_id, failed_only=True) == []  # it left the list
+        copy = receipts.reprint(seeded.engine, job_id=first_paper["job_id"], desk="礼品1")
         assert copy["status"] == "printed" and copy["is_copy"] and copy["receipt_no"] == job["receipt_no"]
-        assert "【副本 COPY】" in decode(p.wait_for(1)[0])["lines"]
+        assert "【副本 COPY】" in decode(p.wait_for(2)[1])["lines"]
     finally:
         p.close()
+
+
+def test_a_receipt_that_printed_can_be_printed_again_from_the_search(seeded, printer):
+    receipts.save_desk_printer(seeded.engine, desk="礼品1", connection="network", host="127.0.0.1", port=printer.port)
+    g, gi, d = serve_guest(seeded)
+    job = receipts.issue_receipt(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"], desk="礼品1",
+                                 staff_id=None, gift_issue_ids=[gi["gift_issue_id"]], draw_ids=[d["draw_id"]])
+    assert job["status"] == "printed"
+    for q in (job["receipt_no"], job["receipt_no"][-3:], g["name"][:2], g["phone"][-4:], ""):
+        found = receipts.search(seeded.engine, event_id=seeded.event_id, query=q)
+        assert [r["receipt_no"] for r in found] == [job["receipt_no"]], q
+    assert receipts.search(seeded.engine, event_id=seeded.event_id, query="不存在的人") == []
+    row = receipts.search(seeded.engine, event_id=seeded.event_id, query=g["phone"][-4:])[0]
+    assert row["printed"] and row["title"] == "续保礼品领取凭证" and "汽车应急工具包" in row["items"]
+    from core.privacy import mask_name
+
+    assert row["customer"] == mask_name(g["name"])
+    copy = receipts.reprint(seeded.engine, job_id=row["job_id"], desk="礼品1", staff_id=seeded.gift_staff_id)
+    assert copy["is_copy"] and "【副本 COPY】" in decode(printer.wait_for(2)[1])["lines"]
+    from sqlalchemy import select
+
+    from core.models import AuditEntry
+    from core.store import read_session
+
+    with read_session(seeded.engine) as s:
+        assert s.execute(select(AuditEntry.raw_input).where(AuditEntry.action == "reprint")).scalars().all() == [job["receipt_no"]]
+
+
+def test_test_prints_take_no_receipt_number_and_titles_follow_the_kind(seeded, printer):
+    receipts.save_desk_printer(seeded.engine, desk="礼品1", connection="network", host="127.0.0.1", port=printer.port)
+    for _ in range(3):
+        assert receipts.test_print(seeded.engine, desk="礼品1")["receipt_no"].startswith("TEST-")
+    g = checkin.check_in(seeded.engine, event_id=seeded.event_id, raw=seeded.codes[0], desk="签到1", staff_id=None)
+    done = gifts.serve(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"], kind="arrival",
+                       gift=True, draw=False, desk="礼品1", staff_id=None)
+    assert done["job"]["receipt_no"] == f"LP{seeded.event_id:02d}-00001"  # the first real receipt
+    assert "到店礼领取凭证" in decode(printer.wait_for(4)[3])["lines"]
+    _, gi, d = serve_guest(seeded)
+    draw_only = receipts.issue_receipt(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
+                                       desk="礼品1", staff_id=None, draw_ids=[d["draw_id"]])
+    assert draw_only["receipt_no"] == f"LP{seeded.event_id:02d}-00002"
+    assert "抽奖领奖凭证" in decode(printer.wait_for(5)[4])["lines"]
+    receipts.reprint(seeded.engine, job_id=draw_only["job_id"], desk="礼品1")  # a reprint takes no number either
+    both = receipts.issue_receipt(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
+                                  desk="礼品1", staff_id=None, gift_issue_ids=[gi["gift_issue_id"]])
+    assert both["receipt_no"] == f"LP{seeded.event_id:02d}-00003"
+    assert "续保礼品领取凭证" in decode(printer.wait_for(7)[6])["lines"]
 
 
 def test_silent_printer_frees_the_desk(seeded_sqlite):
