@@ -107,7 +107,8 @@ def add_gift_stock(s, event_id: int) -> None:
         if release:
             ev_date = s.get(Event, event_id).event_date
             h, m = map(int, release.split(":"))
-            release_at = now().replace(year=ev_date.year, month=ev_date.month, day=ev_date.day, hour=h, minute=m, second=0)
+            release_at = now().replace(year=ev_date.year, month=ev_date.month, day=ev_date.day, hour=h, minute=m, second=0,
+                                         microsecond=0)  # on the minute, not a fraction after it
         s.add(GiftType(event_id=event_id, name=name, kind="prize", value_fen=value, stock=count, initial_stock=count,
                        release_after=release_at, low_threshold=2))
     s.flush()
