@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from core import board, cashier, checkin
 from core.board import rank, rank_moves
 
@@ -69,3 +71,93 @@ def test_group_board_ranks_stores(seeded):
     renew(seeded, 0, "3000")
     rows = board.group_board(seeded.engine, date(2026, 12, 5))
     assert [r["name"] for r in rows] == ["测试4S店", "B 店"] and rows[0]["renewals"] == 1
+
+
+# --- who is ranked, ▲▼, team totals, the manager's rule and pin --------------------------------
+def staff_id(seeded, name):
+    from sqlalchemy import select
+
+    from core.models import Staff
+    from core.store import read_session
+
+    with read_session(seeded.engine) as s:
+        return s.execute(select(Staff.id).where(Staff.name == name)).scalar_one()
+
+
+def test_only_active_callers_are_ranked_and_teams_add_up(seeded):
+    from sqlalchemy import update
+
+    from core.events import add_staff
+    from core.models import Staff
+    from core.store import write_session
+
+    with write_session(seeded.engine) as s:
+        ghost = add_staff(s, name="王 磊", role="advisor", team="续保组").id  # an auto-created twin, switched off
+        s.execute(update(Staff).where(Staff.id == ghost).values(active=False))
+        lone = add_staff(s, name="周无组", role="telesales").id  # a caller with no team
+    renew(seeded, 0, "3000", seeded.advisor_id)
+    renew(seeded, 1, "2000", seeded.gift_staff_id, "礼品台帮忙")  # credited to a desk person (cashier role)
+    renew(seeded, 2, "1000", ghost, "改记")
+    renew(seeded, 3, "4000", lone, "改记")
+    snap = board.snapshot(seeded.engine, seeded.event_id)
+    names = {r["name"] for r in snap["ranking"]}
+    assert names == {"陈晓东", "李婷", "王磊", "周无组"}  # no 马礼品 (cashier), 林经理, 郑收银, nor the inactive 王 磊
+    t = snap["totals"]
+    assert sum(tm["renewals"] for tm in snap["teams"]) == t["renewals"] == 4
+    assert sum(tm["premium_fen"] for tm in snap["teams"]) == t["premium_fen"]
+    assert sum(tm["arrivals"] for tm in snap["teams"]) == t["arrived"]
+    assert snap["teams"][-1]["team"] == board.OTHER_TEAM and snap["teams"][-1]["renewals"] == 3
+
+
+def test_arrows_only_for_a_real_change_since_the_last_renewal(seeded):
+    a, b = seeded.advisor_id, staff_id(seeded, "李婷")
+    renew(seeded, 0, "3000", a)  # the first sale: nobody else gets a red ▼
+    snap = board.snapshot(seeded.engine, seeded.event_id)
+    assert {r["name"]: r["move"] for r in snap["ranking"]} == {"陈晓东": "", "李婷": "", "王磊": ""}
+    assert [r["rank"] for r in snap["ranking"]] == [1, 2, 2]
+    renew(seeded, 1, "1000", b)  # 李婷 second (same count, less premium)
+    assert {r["name"]: r["move"] for r in board.snapshot(seeded.engine, seeded.event_id)["ranking"]}["李婷"] == ""  # still 2nd
+    renew(seeded, 2, "3000", b)  # 李婷 passes 陈晓东
+    snap = board.snapshot(seeded.engine, seeded.event_id)
+    moves = {r["name"]: r["move"] for r in snap["ranking"]}
+    assert moves == {"李婷": "up", "陈晓东": "down", "王磊": ""}
+    assert board.snapshot(seeded.engine, seeded.event_id)["ranking"] == snap["ranking"]  # same on every screen, every tick
+    renew(seeded, 3, "100", a)  # a level again (2-2) on renewals, 李婷 still ahead on premium
+    moves = {r["name"]: r["move"] for r in board.snapshot(seeded.engine, seeded.event_id)["ranking"]}
+    assert moves == {"李婷": "", "陈晓东": "", "王磊": ""}
+
+
+def test_the_manager_chooses_the_ranking_rule(seeded):
+    from core.errors import DeskError
+
+    a, b = seeded.advisor_id, staff_id(seeded, "李婷")
+    renew(seeded, 0, "1000", a)
+    renew(seeded, 1, "1000", a)
+    renew(seeded, 2, "9000", b)
+    assert [r["name"] for r in board.snapshot(seeded.engine, seeded.event_id)["ranking"]][:2] == ["陈晓东", "李婷"]
+    with pytest.raises(DeskError, match="not_manager"):
+        board.set_rank_rule(seeded.engine, event_id=seeded.event_id, rule="premium", staff_id=seeded.cashier_id)
+    with pytest.raises(DeskError, match="board_rule_invalid"):
+        board.set_rank_rule(seeded.engine, event_id=seeded.event_id, rule="fastest", staff_id=seeded.manager_id)
+    board.set_rank_rule(seeded.engine, event_id=seeded.event_id, rule="premium", staff_id=seeded.manager_id)
+    snap = board.snapshot(seeded.engine, seeded.event_id)
+    assert snap["rule"] == "premium" and [r["name"] for r in snap["ranking"]][:2] == ["李婷", "陈晓东"]
+    assert board.rank_rule(seeded.engine, seeded.event_id) == "premium"
+
+
+def test_the_tv_shows_the_pinned_event_not_the_newest(seeded):
+    from datetime import date
+
+    from core.errors import DeskError
+    from core.events import create_event
+    from core.store import write_session
+
+    with write_session(seeded.engine) as s:
+        newer = create_event(s, name="下一场续保会", event_date=date(2027, 1, 9), store_name="测试4S店").id
+    assert board.pinned_event_id(seeded.engine) is None
+    with pytest.raises(DeskError, match="not_manager"):
+        board.pin_event(seeded.engine, event_id=seeded.event_id, staff_id=seeded.advisor_id)
+    board.pin_event(seeded.engine, event_id=seeded.event_id, staff_id=seeded.manager_id)
+    assert board.board_event(seeded.engine).id == seeded.event_id != newer
+    board.pin_event(seeded.engine, event_id=newer, staff_id=seeded.manager_id)
+    assert board.board_event(seeded.engine).id == newer
