@@ -161,3 +161,71 @@ def test_the_tv_shows_the_pinned_event_not_the_newest(seeded):
     assert board.board_event(seeded.engine).id == seeded.event_id != newer
     board.pin_event(seeded.engine, event_id=newer, staff_id=seeded.manager_id)
     assert board.board_event(seeded.engine).id == newer
+
+
+# --- the page, reached through app.py: the TV (nobody signed in) and a signed-in manager ----------
+@pytest.fixture
+def tv_store(seeded_sqlite, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", seeded_sqlite.engine.url.render_as_string(hide_password=False))
+    return seeded_sqlite
+
+
+def board_through_app(seeded, role: str | None = None):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from pages.common import Station
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=30)
+    if role:
+        staff = {"manager": seeded.manager_id, "cashier": seeded.cashier_id}[role]
+        at.session_state["station"] = Station(staff_id=staff, staff_name="林经理", role=role, desk="礼品台1",
+                                              event_id=seeded.event_id, event_name="测试续保会")
+    at.run()
+    at.switch_page("pages/board.py").run()
+    assert not at.exception
+    return at
+
+
+def board_html(at) -> str:
+    return "\n".join(str(h.proto.body) for h in at.get("html"))
+
+
+def test_tv_page_follows_the_pin_and_ranks_callers_only(tv_store):
+    from datetime import date
+
+    from core.events import create_event
+    from core.store import write_session
+
+    seeded = tv_store
+    renew(seeded, 0, "3000", seeded.gift_staff_id, "帮忙")  # credited to the gift-desk person: counted, not ranked
+    with write_session(seeded.engine) as s:
+        newer = create_event(s, name="明年续保会", event_date=date(2031, 1, 1), store_name="测试4S店").id
+    board.pin_event(seeded.engine, event_id=seeded.event_id, staff_id=seeded.manager_id)
+    html = board_html(board_through_app(seeded))
+    assert f"data-event='{seeded.event_id}'" in html and "测试续保会" in html  # the pinned one, not the newest
+    assert "马礼品" not in html and "陈晓东" in html
+    assert "上大屏" not in html
+    board.pin_event(seeded.engine, event_id=newer, staff_id=seeded.manager_id)
+    import streamlit as st
+
+    st.cache_data.clear()  # the page's caches live 1 s
+    assert f"data-event='{newer}'" in board_html(board_through_app(seeded))
+
+
+def test_manager_pins_the_event_and_sets_the_rule_on_the_board(tv_store):
+    import streamlit as st
+
+    seeded = tv_store
+    st.cache_data.clear()
+    at = board_through_app(seeded, role="manager")
+    pin = [b for b in at.button if b.label == "上大屏"]
+    assert pin
+    pin[0].click().run()
+    assert not at.exception and board.pinned_event_id(seeded.engine) == seeded.event_id
+    assert any("大屏正在显示本活动" in s.value for s in at.success)
+    at.radio(key="board_rule").set_value("premium").run()
+    assert board.rank_rule(seeded.engine, seeded.event_id) == "premium" and "按保费排名" in board_html(at)
+    cashier_view = board_through_app(seeded, role="cashier")
+    assert not [b for b in cashier_view.button if b.label == "上大屏"] and not cashier_view.radio
