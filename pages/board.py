@@ -38,49 +38,51 @@ st.html("""<style>
 %s
 .block-container {padding-bottom: 0 !important; padding-left: 16px !important; padding-right: 16px !important;
   max-width: 100%% !important;}
+:root {--u: min(calc(100vh / 1080), calc(100vw / 1920)); --valh: calc(30 * var(--u));}  /* 1px at 1920×1080, scales */
 .rd-board {font-family: "WenQuanYi Micro Hei", "Noto Sans CJK SC", sans-serif; color: #1b1b1b;}
-.rd-screen {height: calc(100vh - 24px); display: flex; flex-direction: column; gap: 12px; overflow: hidden;}
-.rd-title {font-size: 40px; line-height: 56px; font-weight: 800; color: #b22222; display: flex;
-  justify-content: space-between; gap: 16px; white-space: nowrap; word-break: keep-all;}
+.rd-screen {height: calc(100vh - calc(24 * var(--u))); display: flex; flex-direction: column; gap: calc(12 * var(--u)); overflow: hidden;}
+.rd-title {font-size: calc(40 * var(--u)); line-height: calc(56 * var(--u)); font-weight: 800; color: #b22222; display: flex;
+  justify-content: space-between; gap: calc(16 * var(--u)); white-space: nowrap; word-break: keep-all;}
 .rd-title .name {overflow: hidden; text-overflow: ellipsis; min-width: 0;}
-.rd-cards {display: grid; grid-template-columns: repeat(4, 1fr); gap: 16px;}
-.rd-card {background: #fff7f0; border-radius: 16px; padding: 8px 20px 12px; border: 3px solid #f0c8a0; min-width: 0;}
-.rd-card .l {font-size: 26px; line-height: 34px; color: #555; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;}
-.rd-card .v {font-size: 56px; line-height: 64px; font-weight: 800;}
-.rd-bar {height: 12px; background: #eee; border-radius: 6px; overflow: hidden; margin-top: 4px;}
+.rd-cards {display: grid; grid-template-columns: repeat(4, 1fr); gap: calc(16 * var(--u));}
+.rd-card {background: #fff7f0; border-radius: calc(16 * var(--u)); padding: calc(8 * var(--u)) calc(20 * var(--u)) calc(12 * var(--u)); border: 3px solid #f0c8a0; min-width: 0;}
+.rd-card .l {font-size: calc(26 * var(--u)); line-height: calc(34 * var(--u)); color: #555; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;}
+.rd-card .v {font-size: calc(56 * var(--u)); line-height: calc(64 * var(--u)); font-weight: 800;}
+.rd-bar {height: calc(12 * var(--u)); background: #eee; border-radius: calc(6 * var(--u)); overflow: hidden; margin-top: calc(4 * var(--u));}
 .rd-bar > div {height: 100%%; background: #d9480f;}
-.rd-main {flex: 1; min-height: 0; display: grid; grid-template-columns: 11fr 9fr; gap: 20px;}
-.rd-col {display: flex; flex-direction: column; gap: 12px; min-height: 0; min-width: 0;}
-.rd-panel {background: #fff; border: 2px solid #f1e3d3; border-radius: 14px; padding: 4px 12px; min-width: 0;}
-.rd-head {display: flex; justify-content: space-between; align-items: baseline; font-size: 26px; line-height: 40px;
+.rd-main {flex: 1; min-height: 0; display: grid; grid-template-columns: 11fr 9fr; gap: calc(20 * var(--u));}
+.rd-col {display: flex; flex-direction: column; gap: calc(12 * var(--u)); min-height: 0; min-width: 0;}
+.rd-panel {background: #fff; border: 2px solid #f1e3d3; border-radius: calc(14 * var(--u)); padding: calc(4 * var(--u)) calc(12 * var(--u)); min-width: 0;}
+.rd-head {display: flex; justify-content: space-between; align-items: baseline; font-size: calc(26 * var(--u)); line-height: calc(40 * var(--u));
   color: #8a3b12; font-weight: 700;}
-.rd-head .sub {font-size: 24px; color: #777; font-weight: 400;}
+.rd-head .sub {font-size: calc(24 * var(--u)); color: #777; font-weight: 400;}
 .rd-rank {width: 100%%; border-collapse: collapse; table-layout: fixed;}
-.rd-rank th {font-size: 24px; height: 44px; color: #666; text-align: left; padding: 0 8px; font-weight: 600;}
-.rd-rank td {font-size: 30px; height: 52px; padding: 0 8px; border-top: 1px solid #eee; white-space: nowrap;
+.rd-rank th {font-size: calc(24 * var(--u)); height: calc(44 * var(--u)); color: #666; text-align: left; padding: 0 calc(8 * var(--u)); font-weight: 600;}
+.rd-rank td {font-size: calc(30 * var(--u)); height: calc(52 * var(--u)); padding: 0 calc(8 * var(--u)); border-top: 1px solid #eee; white-space: nowrap;
   overflow: hidden; text-overflow: ellipsis;}
 .rd-rank td.n, .rd-rank th.n {text-align: right;}
-.rd-rank.small td {font-size: 28px; height: 46px;}
+.rd-rank.small td {font-size: calc(28 * var(--u)); height: calc(46 * var(--u));}
 .rd-rank tr.top1 {background: #ffe066;} .rd-rank tr.top2 {background: #e9ecef;} .rd-rank tr.top3 {background: #f4d1a6;}
 .rd-up {color: #2b8a3e;} .rd-down {color: #c92a2a;}
-.rd-ticker div {font-size: 26px; line-height: 42px; border-bottom: 1px dashed #ddd; white-space: nowrap; overflow: hidden;
+.rd-ticker div {font-size: calc(26 * var(--u)); line-height: calc(42 * var(--u)); border-bottom: 1px dashed #ddd; white-space: nowrap; overflow: hidden;
   text-overflow: ellipsis;}
-.rd-tag {display: inline-block; font-size: 24px; line-height: 32px; padding: 0 8px; margin-right: 8px; border-radius: 8px;
+.rd-tag {display: inline-block; font-size: calc(24 * var(--u)); line-height: calc(32 * var(--u)); padding: 0 calc(8 * var(--u)); margin-right: calc(8 * var(--u)); border-radius: calc(8 * var(--u));
   color: #fff; background: #2b8a3e;} .rd-tag.win {background: #d9480f;}
-@media (min-width: 761px) {.rd-off {display: none;}}
+@media (min-width: 761px) and (min-aspect-ratio: 1/1) {.rd-off {display: none;}}  /* the TV: one page at a time */
 .rd-new {animation: rdflash 2s ease-out 1; background: #fff3bf;}
 @keyframes rdflash {from {background: #ffd43b;} to {background: #fff3bf;}}
-.rd-chartbox {flex: 1; min-height: 180px; display: flex; flex-direction: column;}
-.rd-chart {flex: 1; min-height: 0; display: flex; align-items: stretch; gap: 8px; padding-top: 4px;}
+.rd-chartbox {flex: 1; min-height: calc(180 * var(--u)); display: flex; flex-direction: column;}
+.rd-chart {flex: 1; min-height: 0; display: flex; align-items: stretch; gap: calc(8 * var(--u)); padding-top: calc(4 * var(--u));}
 .rd-chart .slot {flex: 1; min-width: 0; display: flex; flex-direction: column; align-items: center;}
 .rd-chart .bararea {flex: 1; min-height: 0; width: 100%%; display: flex; flex-direction: column; justify-content: flex-end;
   align-items: center;}
-.rd-chart .val {font-size: 24px; line-height: 30px; font-weight: 700;}
-.rd-chart .bar {width: 70%%; background: #d9480f; border-radius: 6px 6px 0 0; min-height: 2px;}
-.rd-chart .lab {font-size: 24px; line-height: 32px; color: #444; white-space: nowrap;}
-.rd-empty {font-size: 32px; color: #888; padding: 24px; text-align: center;}
-.rd-page {font-size: 24px; color: #999;}
-@media (max-width: 760px) {
+.rd-chart .val {font-size: calc(24 * var(--u)); line-height: calc(30 * var(--u)); font-weight: 700;}
+.rd-chart .bar {width: 70%%; background: #d9480f; border-radius: calc(6 * var(--u)) calc(6 * var(--u)) 0 0; min-height: 2px;}
+.rd-chart .lab {font-size: calc(24 * var(--u)); line-height: calc(32 * var(--u)); color: #444; white-space: nowrap;}
+.rd-empty {font-size: calc(32 * var(--u)); color: #888; padding: calc(24 * var(--u)); text-align: center;}
+.rd-page {font-size: calc(24 * var(--u)); color: #999;}
+@media (max-width: 760px), (max-aspect-ratio: 1/1) {  /* a phone, a tablet upright: one column that scrolls */
+  :root {--u: 0.6px; --valh: 18px;}
   .block-container {padding-left: 8px !important; padding-right: 8px !important;}
   .rd-screen {height: auto; overflow: visible;}
   .rd-title {font-size: 22px; line-height: 30px; flex-wrap: wrap; white-space: normal;}
@@ -210,7 +212,7 @@ def chart_panel(snap: dict) -> str:
         return ""
     top = max(s["renewals"] for s in slots) or 1
     bars = "".join(f"<div class='slot'><div class='bararea'><div class='val'>{s['renewals']}</div>"
-                   f"<div class='bar' style='height:calc((100% - 30px) * {s['renewals'] / top:.3f})'></div></div>"
+                   f"<div class='bar' style='height:calc((100% - var(--valh)) * {s['renewals'] / top:.3f})'></div></div>"
                    f"<div class='lab'>{esc(s['slot'])}</div></div>" for s in slots)
     return (f"<div class='rd-panel rd-chartbox'><div class='rd-head'><span>{tr('board.rhythm')}</span></div>"
             f"<div class='rd-chart'>{bars}</div></div>")
