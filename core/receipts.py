@@ -115,13 +115,14 @@ def receipt_prefix(event_id: int) -> str:
 
 def next_receipt_no(s, event_id: int) -> str:
     """The event's next receipt number, counting real receipts only (not test prints, not
-    reprints). The event row is locked so two desks cannot take the same number (SQLite's
+    reprints); after the highest one used, so a store numbered the old way never repeats one. The event row is locked so two desks cannot take the same number (SQLite's
     BEGIN IMMEDIATE already serialises writers)."""
     s.execute(select(Event.id).where(Event.id == event_id).with_for_update())
     prefix = receipt_prefix(event_id)
-    used = s.execute(select(func.count(func.distinct(PrintJob.receipt_no))).where(
+    last = s.execute(select(func.max(PrintJob.receipt_no)).where(
         PrintJob.event_id == event_id, PrintJob.receipt_no.like(prefix + "%"))).scalar_one()
-    return f"{prefix}{used + 1:05d}"
+    tail = (last or "")[len(prefix):]
+    return f"{prefix}{(int(tail) if tail.isdigit() else 0) + 1:05d}"  # after the highest: never a number twice
 
 
 def _target(p: DeskPrinter) -> str:

@@ -340,3 +340,29 @@ def test_wrap_keeps_words_and_never_drops_characters():
     assert all(text_columns(r) <= 32 for r in rows)
     assert any("LP01-00001" in r for r in rows) and any("138****5678" in r for r in rows)
     assert "".join(r.strip() for r in rows).count("长") == 40
+
+
+def _receipt_for(url, event_id, invitation_id, gift_issue_id, barrier, out):
+    from core.store import dispose_all, get_engine
+
+    eng = get_engine(url)
+    try:
+        barrier.wait(10)
+        out.put(receipts.issue_receipt(eng, event_id=event_id, invitation_id=invitation_id, desk="礼品9", staff_id=None,
+                                       gift_issue_ids=[gift_issue_id])["receipt_no"])
+    finally:
+        dispose_all()
+
+
+def test_two_desks_never_share_a_receipt_number(seeded):
+    from tests.conftest import race
+
+    calls = []
+    for i in range(3):
+        g = checkin.check_in(seeded.engine, event_id=seeded.event_id, raw=seeded.codes[i], desk="签到1", staff_id=None)
+        gi = gifts.hand_out_gift(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
+                                 kind="arrival", desk="礼品9", staff_id=None)
+        calls.append((seeded.engine.url.render_as_string(hide_password=False), seeded.event_id, g["invitation_id"],
+                      gi["gift_issue_id"]))
+    prefix = f"LP{seeded.event_id:02d}-"
+    assert race(_receipt_for, calls) == [f"{prefix}00001", f"{prefix}00002", f"{prefix}00003"]
