@@ -246,10 +246,12 @@ def live_board(event_id: int | None) -> None:
 @st.fragment(run_every=REFRESH_S * 2)
 def live_group(event_date: str) -> None:
     rows = cached_group(settings().database_url, event_date)
-    st.html("<div class='rd-board'><div class='rd-title'>" + tr("board.group_title") + "</div><table class='rd-rank'>" + "".join(
+    head = (f"<tr><th>{tr('board.rank')}</th><th>{tr('board.store')}</th><th class='n'>{tr('board.renewals_short')}</th>"
+            f"<th class='n'>{tr('board.premium_short')}</th><th class='n'>{tr('board.arrivals_short')}</th></tr>")
+    st.html("<div class='rd-board'><div class='rd-title'>" + tr("board.group_title") + "</div><table class='rd-rank'>" + head + "".join(
         f"<tr class='{'top' + str(r['rank']) if r['rank'] <= 3 and r['renewals'] else ''}'><td>{r['rank']}</td>"
-        f"<td>{esc(r['name'])}</td><td>{r['renewals']}</td><td>{wan(r['premium_fen'])}</td><td>{r['arrivals']}</td></tr>"
-        for r in rows) + "</table></div>")
+        f"<td>{esc(r['name'])}</td><td class='n'>{r['renewals']}</td><td class='n'>{wan(r['premium_fen'])}</td>"
+        f"<td class='n'>{r['arrivals']}</td></tr>" for r in rows) + "</table></div>")
 
 
 def manager_controls(event_id: int) -> None:
