@@ -124,10 +124,8 @@ def snapshot(engine: Engine, event_id: int) -> dict:
                                   .group_by(Invitation.advisor_id)).all())
         staff = s.execute(select(Staff.id, Staff.name, Staff.team, Staff.role, Staff.active)).all()
         rule = _rule(s, event_id)
-        last = s.execute(select(Renewal.advisor_id, premium).where(*live)
-                         .order_by(Renewal.created_at.desc(), Renewal.id.desc()).limit(1)).first()
         latest = s.execute(select(Renewal.created_at, Renewal.insurer, Renewal.id, Customer.name, Vehicle.plate,
-                                  Staff.name.label("advisor"))
+                                  Staff.name.label("advisor"), Renewal.advisor_id, premium)
                            .join(Invitation, Invitation.id == Renewal.invitation_id)
                            .join(Customer, Customer.id == Invitation.customer_id)
                            .join(Vehicle, Vehicle.id == Renewal.vehicle_id)
@@ -153,6 +151,7 @@ def snapshot(engine: Engine, event_id: int) -> dict:
         rows.append({"staff_id": sid, "name": name, "team": team or "", "renewals": n, "premium_fen": p,
                      "arrivals": arrivals.get(sid, 0)})
     ranking = rank(rows, rule)
+    last = (latest[0][6], latest[0][7]) if latest else None  # the latest renewal: who, and its premium
     if last is not None and last[0] in ranked_ids:
         previous = [{**r, "renewals": r["renewals"] - 1, "premium_fen": r["premium_fen"] - int(last[1] or 0)}
                     if r["staff_id"] == last[0] else r for r in rows]
@@ -181,7 +180,7 @@ def snapshot(engine: Engine, event_id: int) -> dict:
         team_list.append(other)
     ticker = [{"at": at.strftime("%H:%M"), "id": f"r{rid}", "kind": "renewal",
                "text": " · ".join(x for x in (mask_name(name), mask_plate(plate) if plate else "", insurer) if x),
-               "advisor": advisor or ""} for at, insurer, rid, name, plate, advisor in latest]
+               "advisor": advisor or ""} for at, insurer, rid, name, plate, advisor, _, _ in latest]
     ticker_wins = [{"at": at.strftime("%H:%M"), "id": f"d{did}", "kind": "win",
                     "text": f"{mask_name(customer)} 抽中 {prize}"} for at, did, prize, customer in wins]
     return {
