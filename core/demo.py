@@ -76,7 +76,7 @@ def build_demo(engine: Engine, *, customers: int = 600, event_date: date | None 
         from core.models import Staff
         names = set(s.execute(select(Staff.name)).scalars())
         for name, role, team in ADVISORS + (("郑收银", "cashier", "财务"), ("何开票", "cashier", "财务"),
-                                            ("林经理", "manager", "管理"), ("马礼品", "service", "礼品组")):
+                                            ("林经理", "manager", "管理"), ("马礼品", "cashier", "礼品组")):  # the gift desk is not a caller
             if name not in names:
                 add_staff(s, name=name, role=role, team=team, pin=DEMO_PIN)
         plan = importer.plan_table(dms_rows(customers, today=event_date), filename="demo.xlsx", today=event_date)
@@ -107,7 +107,8 @@ def add_gift_stock(s, event_id: int) -> None:
         if release:
             ev_date = s.get(Event, event_id).event_date
             h, m = map(int, release.split(":"))
-            release_at = now().replace(year=ev_date.year, month=ev_date.month, day=ev_date.day, hour=h, minute=m, second=0)
+            release_at = now().replace(year=ev_date.year, month=ev_date.month, day=ev_date.day, hour=h, minute=m, second=0,
+                                         microsecond=0)  # on the minute, not a fraction after it
         s.add(GiftType(event_id=event_id, name=name, kind="prize", value_fen=value, stock=count, initial_stock=count,
                        release_after=release_at, low_threshold=2))
     s.flush()

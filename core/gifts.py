@@ -53,7 +53,21 @@ def _entitlements(s: Session, event_id: int, invitation_id: int) -> dict:
         select(DrawResult).where(DrawResult.invitation_id == invitation_id, DrawResult.reclaim,
                                  DrawResult.reclaimed_at.is_(None))).scalars()]
     return {"guest": card, "renewals": renewals, "reclaim": reclaim,
-            "arrival_due": bool(event.arrival_gift_on and checked and not arrival_given)}
+            "arrival_due": bool(event.arrival_gift_on and checked and not arrival_given),
+            "renewal_gift": gift_offer(s, event_id, "renewal")}
+
+
+def gift_offer(s: Session, event_id: int, kind: str) -> dict:
+    """What the desk hands out for this kind right now: the planned gift, or, when it is out,
+    its substitute (so 'substitute + draw' is one tap and one receipt)."""
+    primary = primary_gift(s, event_id, kind)
+    if primary is None:
+        return {"gift": "", "gift_type_id": None, "out": True, "substitute": "", "substitute_id": None}
+    sub = s.get(GiftType, primary.substitute_id) if primary.substitute_id else None
+    usable = sub is not None and sub.stock > 0
+    return {"gift": primary.name, "gift_type_id": primary.id, "out": primary.stock <= 0,
+            "substitute": sub.name if usable else "", "substitute_id": sub.id if usable else None,
+            "substitute_stock": sub.stock if sub else 0}
 
 
 def entitlements(engine: Engine, *, event_id: int, invitation_id: int) -> dict:
@@ -278,24 +292,31 @@ def serve(engine: Engine, *, event_id: int, invitation_id: int, desk: str, staff
           renewal_id: int | None = None, gift: bool = True, draw: bool = False, kind: str = "renewal",
           gift_type_id: int | None = None) -> dict:
     """The gift desk's button: hand out and/or draw (each saved in its own transaction), then one
-    receipt for what was saved. A refusal half-way (the draw after the gift) keeps what was done
-    and still prints it; the refusal comes back in 'refusal' for the desk to show."""
+    receipt for what was saved. A refusal of one part never skips the other (a gift out of stock
+    still draws; an empty box still gives the gift); refusals come back in 'refusals' (the first
+    also in 'refusal') for the desk to show. gift_type_id picks the substitute, so substitute +
+    draw is one call and one receipt."""
     from core import receipts
 
-    done: dict = {"gift": None, "substitute": False, "prize": None, "won": False, "job": None, "refusal": None}
+    done: dict = {"gift": None, "substitute": False, "prize": None, "won": False, "job": None, "refusal": None,
+                  "refusals": []}
     gift_ids, draw_ids = [], []
-    try:
-        if gift:
+    if gift:
+        try:
             out = hand_out_gift(engine, event_id=event_id, invitation_id=invitation_id, renewal_id=renewal_id,
                                 kind=kind, gift_type_id=gift_type_id, desk=desk, staff_id=staff_id)
             gift_ids.append(out["gift_issue_id"])
             done["gift"], done["substitute"] = out["gift"], out["substitute"]
-        if draw:
+        except DeskError as refusal:  # e.g. the gift ran out: the draw still happens
+            done["refusals"].append(refusal)
+    if draw:
+        try:
             out = draw_prize(engine, event_id=event_id, renewal_id=renewal_id, desk=desk, staff_id=staff_id)
             draw_ids.append(out["draw_id"])
             done["prize"], done["won"] = out["prize"], out["won"]
-    except DeskError as refusal:
-        done["refusal"] = refusal
+        except DeskError as refusal:
+            done["refusals"].append(refusal)
+    done["refusal"] = done["refusals"][0] if done["refusals"] else None
     if gift_ids or draw_ids:
         done["job"] = receipts.issue_receipt(engine, event_id=event_id, invitation_id=invitation_id, desk=desk,
                                              staff_id=staff_id, gift_issue_ids=gift_ids, draw_ids=draw_ids)

@@ -4,9 +4,14 @@ Two renderings, a per-desk setting:
 - text: the printer's Chinese mode (FS & … FS .) with GBK bytes that we encode ourselves:
   python-escpos 3.1 sends a line of only Chinese punctuation as '?????' and '¥' as a 4-byte
   GB18030 sequence that GBK printers garble, so '¥' becomes '￥' and every line goes out as
-  GBK (characters outside GBK become '?').
+  GBK. A line holding a character outside GBK (a rare name character, Hangul) is sent as a
+  small raster image of that line instead; a character the font cannot draw either becomes '□'
+  (never a silent '?').
 - image: the receipt drawn with a CJK font from a Debian package and sent as a raster image;
   it prints the same on any printer, whatever its code pages.
+Both renderings wrap (never cut) at the paper's width: text mode counts columns the way the
+printer does (a GBK double-byte character is two columns: 58 mm = 32, 80 mm = 48; double-size
+lines have half as many), image mode measures each line with the font.
 Sending never waits longer than the printer's timeout (python-escpos's Network default is
 60 s); a printer that does not answer the status query after the receipt counts as failed.
 """
@@ -14,7 +19,9 @@ from __future__ import annotations
 
 import socket
 import time
+import unicodedata
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 
 ESC, GS, FS, DLE = b"\x1b", b"\x1d", b"\x1c", b"\x10"
 INIT = ESC + b"@"
@@ -22,6 +29,8 @@ CHINESE_ON, CHINESE_OFF = FS + b"&", FS + b"."
 STATUS_QUERY = DLE + b"\x04\x01" + DLE + b"\x04\x04"  # printer status, roll paper sensor
 COLUMNS = {58: 32, 80: 48}
 DOTS = {58: 384, 80: 576}
+MISSING = "□"  # what a character neither GBK nor the font can show becomes
+CONTINUATION = "  "  # a wrapped line's continuation is indented
 
 
 @dataclass
@@ -51,8 +60,9 @@ class Receipt:
 
 
 def lines(receipt: Receipt, paper_mm: int = 80) -> list[tuple[str, str]]:
-    """The receipt as (style, text) lines; style is one of center, big, left, rule, sign."""
-    cols = COLUMNS[paper_mm]
+    """The receipt as logical (style, text) lines, before wrapping; style is one of center,
+    big, left, rule, sign, qr."""
+    cols = COLUMNS.get(paper_mm, 48)
     out = [("center", receipt.store), ("center", receipt.event), ("big", receipt.title)]
     if receipt.copy:
         out.append(("big", "【副本 COPY】"))
@@ -65,11 +75,122 @@ def lines(receipt: Receipt, paper_mm: int = 80) -> list[tuple[str, str]]:
         out.append(("left", f"{label}：{value}"))
     out += [("rule", "-" * cols), ("qr", receipt.receipt_no), ("left", ""), ("sign", "客户签名：" + "_" * (cols - 12)),
             ("left", ""), ("center", receipt.footer)]
+    return [(style, text) for style, text in out if style in ("qr", "rule") or text is not None]
+
+
+# --- measuring and wrapping ---------------------------------------------------------------
+def in_gbk(ch: str) -> bool:
+    try:
+        ch.encode("gbk")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def char_columns(ch: str) -> int:
+    """Columns the printer gives a character in Chinese mode: a GBK double-byte character
+    (hanzi, full-width punctuation, ·, “”) is two, ASCII one."""
+    if ch == "¥":
+        ch = "￥"
+    try:
+        return len(ch.encode("gbk"))
+    except UnicodeEncodeError:
+        return 2 if unicodedata.east_asian_width(ch) in ("W", "F", "A") else 1
+
+
+def text_columns(text: str) -> int:
+    return sum(char_columns(ch) for ch in text)
+
+
+def _tokens(text: str) -> list[str]:
+    """Words of ASCII letters/digits stay whole (a receipt number, a masked phone); every
+    other character is its own token."""
+    out: list[str] = []
+    word = ""
+    for ch in text:
+        if ch.isascii() and not ch.isspace():
+            word += ch
+            continue
+        if word:
+            out.append(word)
+            word = ""
+        out.append(ch)
+    if word:
+        out.append(word)
     return out
 
 
+def wrap(text: str, limit: float, measure=text_columns, indent: str = CONTINUATION) -> list[str]:
+    """Greedy wrap of `text` so that measure(line) <= limit for every line; never drops a
+    character. Continuation lines start with `indent`."""
+    if measure(text) <= limit:
+        return [text]
+    rows: list[str] = []
+    line = ""
+    for tok in _tokens(text):
+        if measure(line + tok) <= limit:
+            line += tok
+            continue
+        if line.strip():
+            rows.append(line.rstrip())
+            line = indent
+        if tok.isspace():
+            continue
+        if measure(line + tok) <= limit:
+            line += tok
+            continue
+        for ch in tok:  # a token longer than a line: split it by characters
+            if measure(line + ch) > limit and line.strip():
+                rows.append(line)
+                line = indent
+            line += ch
+    if line.strip():
+        rows.append(line.rstrip())
+    return rows or [""]
+
+
+def wrapped_lines(receipt: Receipt, paper_mm: int = 80) -> list[tuple[str, str]]:
+    """The text-mode lines after wrapping at the paper's width (what the screen preview shows)."""
+    cols = COLUMNS.get(paper_mm, 48)
+    out = []
+    for style, text in lines(receipt, paper_mm):
+        if style in ("qr", "rule"):
+            out.append((style, text))
+            continue
+        limit = cols // 2 if style == "big" else cols
+        out += [(style, row) for row in wrap(text, limit, indent="" if style in ("center", "big") else CONTINUATION)]
+    return out
+
+
+# --- characters: GBK, the font, and what neither can show ---------------------------------
+@lru_cache(maxsize=8)
+def _font(size: int):
+    from core import fonts
+
+    return fonts.font(size)
+
+
+@lru_cache(maxsize=4096)
+def font_has(ch: str) -> bool:
+    """Whether the CJK font draws `ch` (its mask differs from the font's 'missing' glyph)."""
+    if ch.isspace() or ch.isascii():
+        return True
+    f = _font(24)
+
+    def mask(c: str) -> tuple:
+        m = f.getmask(c)
+        return m.size, bytes(list(m))
+
+    return mask(ch) != mask(chr(0x10FFFD))
+
+
+def printable(text: str) -> str:
+    """Characters neither GBK nor the font can show become MISSING (a visible box, not '?')."""
+    return "".join(ch if in_gbk(ch) or font_has(ch) else MISSING for ch in text.replace("¥", "￥"))
+
+
 def _gbk(text: str) -> bytes:
-    return text.replace("¥", "￥").encode("gbk", errors="replace")
+    return printable(text).encode("gbk", errors="replace")
 
 
 def _qr(data: str) -> bytes:
@@ -80,11 +201,39 @@ def _qr(data: str) -> bytes:
     return p.output
 
 
+def _raster(img) -> bytes:
+    from escpos.printer import Dummy
+
+    p = Dummy()
+    p.profile.profile_data["media"]["width"]["pixels"] = img.width  # else it prints a warning per receipt
+    p.image(img, impl="bitImageRaster", center=False)
+    return p.output
+
+
+def _line_image(text: str, style: str, paper_mm: int):
+    """One text-mode line drawn with the font at the printer's own cell size (12 dots a column)."""
+    from PIL import Image, ImageDraw
+
+    width = DOTS[paper_mm]
+    size = 48 if style == "big" else 24
+    f = _font(size)
+    canvas = Image.new("L", (width, size + 6), 255)
+    draw = ImageDraw.Draw(canvas)
+    w = draw.textlength(text, font=f)
+    x = (width - w) / 2 if style in ("center", "big") else 0
+    draw.text((max(0, x), 2), text, font=f, fill=0)
+    return canvas.point(lambda v: 0 if v < 160 else 255, mode="1")
+
+
 def build_text(receipt: Receipt, paper_mm: int = 80) -> bytes:
     out = bytearray(INIT)
-    for style, text in lines(receipt, paper_mm):
+    for style, text in wrapped_lines(receipt, paper_mm):
         if style == "qr":
             out += ESC + b"a\x01" + _qr(text) + b"\n" + ESC + b"a\x00"
+            continue
+        text = printable(text)
+        if not all(in_gbk(ch) for ch in text):  # e.g. Hangul: this one line goes as an image
+            out += ESC + b"a\x00" + _raster(_line_image(text, style, paper_mm))
             continue
         align = b"\x01" if style in ("center", "big") else b"\x00"
         out += ESC + b"a" + align
@@ -97,18 +246,34 @@ def build_text(receipt: Receipt, paper_mm: int = 80) -> bytes:
     return bytes(out)
 
 
+def image_rows(receipt: Receipt, paper_mm: int = 80) -> list[tuple[str, str]]:
+    """The image-mode lines, each wrapped so that it measures within the paper's dots."""
+    width = DOTS.get(paper_mm, 576)
+    size = 22 if paper_mm == 58 else 26
+    regular, big = _font(size), _font(size * 2 - 8)
+    out = []
+    for style, text in lines(receipt, paper_mm):
+        if style in ("qr", "rule"):
+            out.append((style, text))
+            continue
+        f = big if style == "big" else regular
+        limit = width - 8  # a few dots of margin: thermal heads lose the outermost dots
+        out += [(style, row) for row in wrap(printable(text), limit, measure=lambda t, f=f: f.getlength(t),
+                                             indent="" if style in ("center", "big") else CONTINUATION)]
+    return out
+
+
 def render_image(receipt: Receipt, paper_mm: int = 80):
-    """The receipt as a 1-bit image, DOTS[paper_mm] wide, drawn with a CJK font."""
+    """The receipt as a 1-bit image, DOTS[paper_mm] wide, drawn with a CJK font; long lines wrap."""
     from PIL import Image, ImageDraw
 
-    from core import fonts
     from core.invitations import qr_image
 
     width = DOTS[paper_mm]
     size = 22 if paper_mm == 58 else 26
-    regular, big = fonts.font(size), fonts.font(size * 2 - 8)
-    rows = lines(receipt, paper_mm)
-    canvas = Image.new("L", (width, 60 + len(rows) * (size + 14) + 300), 255)
+    regular, big = _font(size), _font(size * 2 - 8)
+    rows = image_rows(receipt, paper_mm)
+    canvas = Image.new("L", (width, 60 + sum((size * 2 + 8) if s == "big" else (size + 8) for s, _ in rows) + 400), 255)
     draw = ImageDraw.Draw(canvas)
     y = 10
     for style, text in rows:
@@ -124,7 +289,7 @@ def render_image(receipt: Receipt, paper_mm: int = 80):
         f = big if style == "big" else regular
         w = draw.textlength(text, font=f)
         x = (width - w) / 2 if style in ("center", "big") else 0
-        draw.text((x, y), text, font=f, fill=0)
+        draw.text((max(0, x), y), text, font=f, fill=0)
         y += (size * 2 if style == "big" else size) + 8
     return canvas.crop((0, 0, width, y + 20)).point(lambda v: 0 if v < 160 else 255, mode="1")
 

@@ -1,10 +1,14 @@
 """Receipts at the gift desk: stored as print jobs with their exact bytes before sending,
-sent within the printer's timeout, reprinted as marked copies."""
+sent within the printer's timeout, reprinted from a searchable list.
+
+Receipt numbers (LP<event>-00001 …) count real receipts only: test prints and reprints take no
+number. A reprint is marked 副本 only when the receipt already printed once; a receipt that never
+printed comes out as the original."""
 from __future__ import annotations
 
 import json
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, union_all, update
 from sqlalchemy.engine import Engine
 
 from core.clock import now
@@ -15,6 +19,17 @@ from core.privacy import mask_name, mask_phone, mask_plate
 from core.store import read_session, write_session
 
 TITLE = "续保礼品领取凭证"
+TITLES = {"renewal": TITLE, "arrival": "到店礼领取凭证", "prize": "抽奖领奖凭证"}
+
+
+def receipt_title(gift_kinds: list[str], draws: int) -> str:
+    """The title per kind: the renewal gift's receipt (with or without its draws), the arrival
+    gift's, or a draw-only one."""
+    if "renewal" in gift_kinds:
+        return TITLES["renewal"]
+    if "arrival" in gift_kinds:
+        return TITLES["arrival"]
+    return TITLES["prize"] if draws else TITLE
 
 
 def desk_printer(engine: Engine, desk: str) -> DeskPrinter:
@@ -46,8 +61,10 @@ def _receipt(s, *, event_id: int, invitation_id: int, gift_issue_ids: list[int],
     staff = s.get(Staff, staff_id) if staff_id else None
     items: list[tuple[str, str]] = []
     plates: list[str] = []
+    kinds: list[str] = []
     for gid in gift_issue_ids:
         g = s.get(GiftIssue, gid)
+        kinds.append(g.kind)
         label = "续保礼" if g.kind == "renewal" else "到店礼"
         name = s.get(GiftType, g.gift_type_id).name + ("（替代品）" if g.substituted_for else "")
         items.append((label, f"{name} ×1"))
@@ -62,7 +79,8 @@ def _receipt(s, *, event_id: int, invitation_id: int, gift_issue_ids: list[int],
         v = s.get(Vehicle, s.get(Renewal, rid).vehicle_id)
         if v.plate:
             plates.append(mask_plate(v.plate))
-    return Receipt(store=event.store_name or "", event=event.name, title=TITLE, receipt_no=receipt_no,
+    return Receipt(store=event.store_name or "", event=event.name, title=receipt_title(kinds, len(draw_ids)),
+                   receipt_no=receipt_no,
                    time=now().strftime("%Y-%m-%d %H:%M:%S"), desk=desk, staff=staff.name if staff else "",
                    customer=mask_name(customer.name), phone=mask_phone(customer.phone), plates="、".join(plates),
                    items=items)
@@ -73,11 +91,11 @@ def issue_receipt(engine: Engine, *, event_id: int, invitation_id: int, desk: st
     """Store the receipt for what was just handed out (a print job with its exact bytes), then send it."""
     printer = desk_printer(engine, desk)
     with write_session(engine) as s:
-        job = PrintJob(event_id=event_id, receipt_no="", desk=desk, payload=b"", created_at=now(),
-                       target=_target(printer), status="pending" if printer.connection != "none" else "screen")
+        job = PrintJob(event_id=event_id, receipt_no=next_receipt_no(s, event_id), desk=desk, payload=b"",
+                       created_at=now(), target=_target(printer),
+                       status="pending" if printer.connection != "none" else "screen")
         s.add(job)
         s.flush()
-        job.receipt_no = f"LP{event_id:02d}-{job.id:05d}"
         receipt = _receipt(s, event_id=event_id, invitation_id=invitation_id, gift_issue_ids=list(gift_issue_ids),
                            draw_ids=list(draw_ids), desk=desk, staff_id=staff_id, receipt_no=job.receipt_no)
         job.preview = json.dumps({"receipt": receipt.as_dict(), "render": printer.render, "paper_mm": printer.paper_mm},
@@ -89,6 +107,22 @@ def issue_receipt(engine: Engine, *, event_id: int, invitation_id: int, desk: st
             s.execute(update(DrawResult).where(DrawResult.id.in_(list(draw_ids))).values(receipt_no=job.receipt_no))
         job_id = job.id
     return send_job(engine, job_id)
+
+
+def receipt_prefix(event_id: int) -> str:
+    return f"LP{event_id:02d}-"
+
+
+def next_receipt_no(s, event_id: int) -> str:
+    """The event's next receipt number, counting real receipts only (not test prints, not
+    reprints); after the highest one used, so a store numbered the old way never repeats one. The event row is locked so two desks cannot take the same number (SQLite's
+    BEGIN IMMEDIATE already serialises writers)."""
+    s.execute(select(Event.id).where(Event.id == event_id).with_for_update())
+    prefix = receipt_prefix(event_id)
+    last = s.execute(select(func.max(PrintJob.receipt_no)).where(
+        PrintJob.event_id == event_id, PrintJob.receipt_no.like(prefix + "%"))).scalar_one()
+    tail = (last or "")[len(prefix):]
+    return f"{prefix}{(int(tail) if tail.isdigit() else 0) + 1:05d}"  # after the highest: never a number twice
 
 
 def _target(p: DeskPrinter) -> str:
@@ -122,18 +156,23 @@ def send_job(engine: Engine, job_id: int) -> dict:
     return {**job_view(job), "printer_status": result.status, "seconds": round(result.seconds, 3)}
 
 
-def reprint(engine: Engine, *, job_id: int, desk: str) -> dict:
-    """A copy (副本) of a receipt, as a new job with the same receipt number."""
+def reprint(engine: Engine, *, job_id: int, desk: str, staff_id: int | None = None) -> dict:
+    """Print a receipt again, whatever became of it, as a new job with the same receipt number.
+    Marked 副本 only when the receipt already printed once; a receipt that never reached paper
+    comes out as the original. Audited."""
+    from core.audit import audit
+
     with read_session(engine) as s:
         original = s.get(PrintJob, job_id)
-    if original is None:
-        raise DeskError("receipt_unknown")
+        if original is None or not original.preview:
+            raise DeskError("receipt_unknown")
+        printed = _printed_before(s, original)
     meta = json.loads(original.preview)
     receipt = Receipt.from_dict(meta["receipt"])
-    receipt.copy = True
+    receipt.copy = printed
     printer = desk_printer(engine, desk)
     with write_session(engine) as s:
-        job = PrintJob(event_id=original.event_id, receipt_no=original.receipt_no, desk=desk, is_copy=True,
+        job = PrintJob(event_id=original.event_id, receipt_no=original.receipt_no, desk=desk, is_copy=printed,
                        payload=build_receipt(receipt, render=printer.render, paper_mm=printer.paper_mm),
                        preview=json.dumps({"receipt": receipt.as_dict(), "render": printer.render,
                                            "paper_mm": printer.paper_mm}, ensure_ascii=False),
@@ -141,8 +180,16 @@ def reprint(engine: Engine, *, job_id: int, desk: str) -> dict:
                        target=_target(printer))
         s.add(job)
         s.flush()
-        job_id = job.id
-    return send_job(engine, job_id)
+        new_id = job.id
+        audit(s, "reprint", event_id=original.event_id, desk=desk, staff_id=staff_id, raw=original.receipt_no,
+              detail={"job_id": new_id, "of_job": job_id, "copy": printed})
+    return send_job(engine, new_id)
+
+
+def _printed_before(s, job: PrintJob) -> bool:
+    q = select(PrintJob.id).where(PrintJob.receipt_no == job.receipt_no, PrintJob.status == "printed")
+    q = q.where(PrintJob.event_id == job.event_id) if job.event_id is not None else q.where(PrintJob.id == job.id)
+    return s.execute(q.limit(1)).first() is not None
 
 
 def job_view(job: PrintJob) -> dict:
@@ -152,30 +199,93 @@ def job_view(job: PrintJob) -> dict:
 
 
 def jobs(engine: Engine, *, event_id: int, desk: str | None = None, failed_only: bool = False, limit: int = 50) -> list[dict]:
+    """The event's print jobs, newest first. failed_only: the receipts still unprinted, one row
+    each (its latest failed attempt); a receipt that printed since, e.g. by a reprint, leaves it."""
     with read_session(engine) as s:
-        q = select(PrintJob).where(PrintJob.event_id == event_id).order_by(PrintJob.id.desc()).limit(limit)
+        q = select(PrintJob).where(PrintJob.event_id == event_id).order_by(PrintJob.id.desc())
         if desk:
             q = q.where(PrintJob.desk == desk)
-        if failed_only:
-            q = q.where(PrintJob.status == "failed")
-        return [job_view(j) for j in s.execute(q).scalars()]
+        if not failed_only:
+            return [job_view(j) for j in s.execute(q.limit(limit)).scalars()]
+        printed = select(PrintJob.receipt_no).where(PrintJob.event_id == event_id, PrintJob.status == "printed")
+        q = q.where(PrintJob.status == "failed", PrintJob.receipt_no.not_in(printed))
+        out, seen = [], set()
+        for j in s.execute(q).scalars():
+            if j.receipt_no in seen:
+                continue
+            seen.add(j.receipt_no)
+            out.append(job_view(j))
+            if len(out) >= limit:
+                break
+        return out
+
+
+def search(engine: Engine, *, event_id: int, query: str = "", limit: int = 20) -> list[dict]:
+    """Receipts of the event for the reprint list, newest first, one row per receipt number:
+    found by receipt number (or its last digits), the customer's name, or the phone's last
+    digits. Each row carries the job to reprint, whether it ever printed, and the masked
+    customer and items as printed."""
+    q = (query or "").strip()
+    with read_session(engine) as s:
+        groups = s.execute(select(PrintJob.receipt_no, func.min(PrintJob.id), func.max(PrintJob.id),
+                                  func.max(case_printed()))
+                           .where(PrintJob.event_id == event_id, PrintJob.receipt_no != "")
+                           .group_by(PrintJob.receipt_no).order_by(func.min(PrintJob.id).desc())).all()
+        match: set[str] | None = None
+        if q:
+            pairs = union_all(
+                select(GiftIssue.receipt_no.label("receipt_no"), GiftIssue.invitation_id.label("inv"))
+                .where(GiftIssue.event_id == event_id, GiftIssue.receipt_no != ""),
+                select(DrawResult.receipt_no.label("receipt_no"), DrawResult.invitation_id.label("inv"))
+                .where(DrawResult.event_id == event_id, DrawResult.receipt_no != "")).subquery()
+            who = select(pairs.c.receipt_no).join(Invitation, Invitation.id == pairs.c.inv) \
+                .join(Customer, Customer.id == Invitation.customer_id)
+            digits = q.isdigit()
+            cond = Customer.phone.like(f"%{q}") if digits and len(q) >= 4 else Customer.name.like(f"%{q}%")
+            match = {r for (r,) in s.execute(who.where(cond)).all()}
+            upper = q.upper()
+            match |= {r for r, *_ in groups if upper in r.upper()}
+        rows = []
+        for receipt_no, first_id, last_id, printed in groups:
+            if match is not None and receipt_no not in match:
+                continue
+            rows.append((receipt_no, first_id, last_id, bool(printed)))
+            if len(rows) >= limit:
+                break
+        out = []
+        for receipt_no, first_id, last_id, printed in rows:
+            first, last = s.get(PrintJob, first_id), s.get(PrintJob, last_id)
+            meta = json.loads(first.preview) if first.preview else {"receipt": {}}
+            r = meta["receipt"]
+            out.append({"receipt_no": receipt_no, "job_id": last_id, "printed": printed, "status": last.status,
+                        "error": last.error, "time": first.created_at.strftime("%H:%M:%S"), "desk": first.desk,
+                        "title": r.get("title", ""), "customer": r.get("customer", ""), "phone": r.get("phone", ""),
+                        "items": "、".join(v for _, v in r.get("items", [])), "copies": last_id != first_id})
+        return out
+
+
+def case_printed():
+    from sqlalchemy import case
+
+    return case((PrintJob.status == "printed", 1), else_=0)
 
 
 def preview(engine: Engine, job_id: int) -> dict:
     """What was sent: the receipt's lines (text mode) and its image when rendered as one."""
-    from core.printing import lines
+    from core.printing import wrapped_lines
 
     with read_session(engine) as s:
         job = s.get(PrintJob, job_id)
     meta = json.loads(job.preview)
     receipt = Receipt.from_dict(meta["receipt"])
     return {"receipt": receipt, "render": meta["render"], "paper_mm": meta["paper_mm"],
-            "lines": [text for style, text in lines(receipt, meta["paper_mm"]) if style != "qr"],
+            "lines": [text for style, text in wrapped_lines(receipt, meta["paper_mm"]) if style != "qr"],
             "bytes": len(job.payload)}
 
 
 def test_print(engine: Engine, *, desk: str) -> dict:
-    """A sample receipt with Chinese, punctuation, ￥ and a QR, to check a printer before the doors open."""
+    """A sample receipt with Chinese, punctuation, ￥ and a QR, to check a printer before the doors open.
+    It takes no receipt number (TEST-hhmmss) and belongs to no event."""
     from core.printing import Receipt
 
     receipt = Receipt(store="RenewDay", event="打印测试", title="测试小票", receipt_no=f"TEST-{now():%H%M%S}",

@@ -1,42 +1,106 @@
 """风云榜: the big screen. Refreshes itself every 2 s; several screens share one read through a
-short cache; everything personal arrives masked from core.board; every value is escaped."""
+short cache; everything personal arrives masked from core.board; every value is escaped.
+
+Made for a 1920×1080 TV seen from 5 m: the whole board is one block sized to the screen (no
+scroll); rows are tall, the chart is drawn in HTML with large labels; what does not fit rotates
+(ranking and team pages turn every ROTATE_S seconds, the same page on every screen). A phone
+gets one column. The TV follows the event the manager pinned (上大屏); a signed-in manager sees
+the pin button and the ranking rule above the board."""
 from __future__ import annotations
 
 import os
+import time
 
-import altair as alt
-import pandas as pd
 import streamlit as st
 
 from core import board
 from core.config import settings
-from core.events import current_event, find_event
+from core.events import find_event
 from core.store import read_session
-from pages.common import engine, esc, tr
+from pages.common import desk_action, engine, esc, station, tr
 
 REFRESH_S = float(os.environ.get("RENEWDAY_BOARD_REFRESH_S", "2"))  # the benchmark shortens it
+ROTATE_S = 8  # a page of the ranking (or of the teams) stays this long when not all fit
+RANK_ROWS = 13  # ranking rows per page at 1080p
+TEAM_ROWS = 4
+TICKER_ROWS = 4
+CHART_SLOTS = 10  # the latest half hours in the chart
+RULE_LABEL = {"renewals": "board.rule_renewals", "premium": "board.rule_premium"}
+TAG = {"renewal": "board.tag_renewal", "win": "board.tag_win"}
 ss = st.session_state
+me = station()
+
+CHROME = """[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
+[data-testid="stToolbar"], [data-testid="stDecoration"], footer {display: none !important;}
+.block-container {padding-top: 8px !important;}"""  # the TV: no menu, no header
 
 st.html("""<style>
-[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
-[data-testid="stToolbar"], [data-testid="stDecoration"], footer {display: none !important;}
-.block-container {padding-top: 1rem !important; max-width: 100% !important;}
+%s
+.block-container {padding-bottom: 0 !important; padding-left: 16px !important; padding-right: 16px !important;
+  max-width: 100%% !important;}
+:root {--u: min(calc(100vh / 1080), calc(100vw / 1920)); --valh: calc(30 * var(--u));}  /* 1px at 1920×1080, scales */
 .rd-board {font-family: "WenQuanYi Micro Hei", "Noto Sans CJK SC", sans-serif; color: #1b1b1b;}
-.rd-title {font-size: 2.4rem; font-weight: 800; color: #b22222; display:flex; justify-content:space-between; gap: 1rem;}
-.rd-cards {display: grid; grid-template-columns: repeat(4, 1fr); gap: 1rem; margin: 1rem 0;}
-.rd-card {background: #fff7f0; border-radius: 16px; padding: 1rem 1.4rem; border: 3px solid #f0c8a0;}
-.rd-card .v {font-size: 3.4rem; font-weight: 800;} .rd-card .l {font-size: 1.5rem; color: #555;}
-.rd-bar {height: 14px; background: #eee; border-radius: 7px; overflow: hidden;}
-.rd-bar > div {height: 100%; background: #d9480f;}
-.rd-rank {width: 100%; border-collapse: collapse; font-size: 1.9rem;}
-.rd-rank td, .rd-rank th {padding: .35rem .6rem; border-bottom: 1px solid #eee; text-align: left;}
+.rd-screen {height: calc(100vh - calc(24 * var(--u))); display: flex; flex-direction: column; gap: calc(12 * var(--u)); overflow: hidden;}
+.rd-title {font-size: calc(40 * var(--u)); line-height: calc(56 * var(--u)); font-weight: 800; color: #b22222; display: flex;
+  justify-content: space-between; gap: calc(16 * var(--u)); white-space: nowrap; word-break: keep-all;}
+.rd-title .name {overflow: hidden; text-overflow: ellipsis; min-width: 0;}
+.rd-cards {display: grid; grid-template-columns: repeat(4, 1fr); gap: calc(16 * var(--u));}
+.rd-card {background: #fff7f0; border-radius: calc(16 * var(--u)); padding: calc(8 * var(--u)) calc(20 * var(--u)) calc(12 * var(--u)); border: 3px solid #f0c8a0; min-width: 0;}
+.rd-card .l {font-size: calc(26 * var(--u)); line-height: calc(34 * var(--u)); color: #555; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;}
+.rd-card .v {font-size: calc(56 * var(--u)); line-height: calc(64 * var(--u)); font-weight: 800;}
+.rd-bar {height: calc(12 * var(--u)); background: #eee; border-radius: calc(6 * var(--u)); overflow: hidden; margin-top: calc(4 * var(--u));}
+.rd-bar > div {height: 100%%; background: #d9480f;}
+.rd-main {flex: 1; min-height: 0; display: grid; grid-template-columns: 11fr 9fr; gap: calc(20 * var(--u));}
+.rd-col {display: flex; flex-direction: column; gap: calc(12 * var(--u)); min-height: 0; min-width: 0;}
+.rd-panel {background: #fff; border: 2px solid #f1e3d3; border-radius: calc(14 * var(--u)); padding: calc(4 * var(--u)) calc(12 * var(--u)); min-width: 0;}
+.rd-head {display: flex; justify-content: space-between; align-items: baseline; font-size: calc(26 * var(--u)); line-height: calc(40 * var(--u));
+  color: #8a3b12; font-weight: 700;}
+.rd-head .sub {font-size: calc(24 * var(--u)); color: #777; font-weight: 400;}
+.rd-rank {width: 100%%; border-collapse: collapse; table-layout: fixed;}
+.rd-rank th {font-size: calc(24 * var(--u)); height: calc(44 * var(--u)); color: #666; text-align: left; padding: 0 calc(8 * var(--u)); font-weight: 600;}
+.rd-rank td {font-size: calc(30 * var(--u)); height: calc(52 * var(--u)); padding: 0 calc(8 * var(--u)); border-top: 1px solid #eee; white-space: nowrap;
+  overflow: hidden; text-overflow: ellipsis;}
+.rd-rank td.n, .rd-rank th.n {text-align: right;}
+.rd-rank.small td {font-size: calc(28 * var(--u)); height: calc(46 * var(--u));}
 .rd-rank tr.top1 {background: #ffe066;} .rd-rank tr.top2 {background: #e9ecef;} .rd-rank tr.top3 {background: #f4d1a6;}
 .rd-up {color: #2b8a3e;} .rd-down {color: #c92a2a;}
-.rd-ticker div {font-size: 1.6rem; padding: .3rem 0; border-bottom: 1px dashed #ddd;}
+.rd-ticker div {font-size: calc(26 * var(--u)); line-height: calc(42 * var(--u)); border-bottom: 1px dashed #ddd; white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis;}
+.rd-tag {display: inline-block; font-size: calc(24 * var(--u)); line-height: calc(32 * var(--u)); padding: 0 calc(8 * var(--u)); margin-right: calc(8 * var(--u)); border-radius: calc(8 * var(--u));
+  color: #fff; background: #2b8a3e;} .rd-tag.win {background: #d9480f;}
+@media (min-width: 761px) and (min-aspect-ratio: 1/1) {.rd-off {display: none;}}  /* the TV: one page at a time */
 .rd-new {animation: rdflash 2s ease-out 1; background: #fff3bf;}
 @keyframes rdflash {from {background: #ffd43b;} to {background: #fff3bf;}}
-.rd-empty {font-size: 2rem; color: #888; padding: 2rem; text-align: center;}
-</style>""")
+.rd-chartbox {flex: 1; min-height: calc(180 * var(--u)); display: flex; flex-direction: column;}
+.rd-chart {flex: 1; min-height: 0; display: flex; align-items: stretch; gap: calc(8 * var(--u)); padding-top: calc(4 * var(--u));}
+.rd-chart .slot {flex: 1; min-width: 0; display: flex; flex-direction: column; align-items: center;}
+.rd-chart .bararea {flex: 1; min-height: 0; width: 100%%; display: flex; flex-direction: column; justify-content: flex-end;
+  align-items: center;}
+.rd-chart .val {font-size: calc(24 * var(--u)); line-height: calc(30 * var(--u)); font-weight: 700;}
+.rd-chart .bar {width: 70%%; background: #d9480f; border-radius: calc(6 * var(--u)) calc(6 * var(--u)) 0 0; min-height: 2px;}
+.rd-chart .lab {font-size: calc(24 * var(--u)); line-height: calc(32 * var(--u)); color: #444; white-space: nowrap;}
+.rd-empty {font-size: calc(32 * var(--u)); color: #888; padding: calc(24 * var(--u)); text-align: center;}
+.rd-page {font-size: calc(24 * var(--u)); color: #999;}
+@media (max-width: 760px), (max-aspect-ratio: 1/1) {  /* a phone, a tablet upright: one column that scrolls */
+  :root {--u: 0.6px; --valh: 18px;}
+  .block-container {padding-left: 8px !important; padding-right: 8px !important;}
+  .rd-screen {height: auto; overflow: visible;}
+  .rd-title {font-size: 22px; line-height: 30px; flex-wrap: wrap; white-space: normal;}
+  .rd-title .name {white-space: normal; overflow: visible;}
+  .rd-cards {grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 8px;}
+  .rd-card {padding: 6px 10px 8px; border-width: 2px;}
+  .rd-card .l {font-size: 15px; line-height: 22px;} .rd-card .v {font-size: 32px; line-height: 40px;}
+  .rd-main {grid-template-columns: minmax(0, 1fr);}
+  .rd-head {font-size: 18px; line-height: 30px;} .rd-head .sub, .rd-page {font-size: 14px;}
+  .rd-rank th {font-size: 14px; height: 32px; padding: 0 4px;}
+  .rd-rank td, .rd-rank.small td {font-size: 18px; height: 40px; padding: 0 4px;}
+  .rd-ticker div {font-size: 16px; line-height: 30px;} .rd-tag {font-size: 14px; line-height: 22px;}
+  .rd-page {display: none;}
+  .rd-chartbox {min-height: 220px;}
+  .rd-chart {gap: 2px; height: 200px; flex: none;}
+  .rd-chart .val, .rd-chart .lab {font-size: 12px; line-height: 18px;}
+}
+</style>""" % ("" if me is not None else CHROME))
 
 
 @st.cache_data(ttl=1.0, show_spinner=False, max_entries=16)
@@ -46,6 +110,13 @@ def cached_snapshot(url: str, event_id: int) -> dict:
     return board.snapshot(engine(), event_id)
 
 
+@st.cache_data(ttl=1.0, show_spinner=False, max_entries=4)
+def cached_board_event(url: str) -> int | None:
+    """The event the TV follows (pinned, else today's): a new pin reaches every screen within 3 s."""
+    ev = board.board_event(engine())
+    return ev.id if ev else None
+
+
 @st.cache_data(ttl=1.5, show_spinner=False, max_entries=16)
 def cached_group(url: str, event_date: str) -> list[dict]:
     from datetime import date
@@ -53,14 +124,15 @@ def cached_group(url: str, event_date: str) -> list[dict]:
     return board.group_board(engine(), date.fromisoformat(event_date))
 
 
-def pick_event():
+def fixed_event_id() -> int | None:
+    """?event= pins this screen; a signed-in station sees its own event; else follow the pin."""
     ref = st.query_params.get("event")
     if ref:
         with read_session(engine()) as s:
             ev = find_event(s, ref)
         if ev:
-            return ev
-    return current_event(engine())
+            return ev.id
+    return me.event_id if me is not None else None
 
 
 def pct(n, target) -> float:
@@ -76,80 +148,147 @@ def wan(fen: int) -> str:
     return f"{fen / 1_000_000:.1f}"
 
 
+def page_of(items: list, per_page: int) -> tuple[list[tuple[dict, str]], str]:
+    """Every item with its CSS class ('' on the page to show now, the same on every screen;
+    'rd-off' on the others, hidden on a TV and shown on a phone, which scrolls), and '2/3'
+    when there is more than one page."""
+    pages = max(1, -(-len(items) // per_page))
+    if pages == 1:
+        return [(it, "") for it in items], ""
+    i = int(time.time() // ROTATE_S) % pages
+    return ([(it, "" if i * per_page <= n < (i + 1) * per_page else "rd-off") for n, it in enumerate(items)],
+            f"<span class='rd-page'> · {i + 1}/{pages}</span>")
+
+
+def ranking_panel(snap: dict) -> str:
+    rule = snap.get("rule", "renewals")
+    rows, page = page_of(snap["ranking"], RANK_ROWS)
+    body = []
+    for r, off in rows:
+        arrow = {"up": "<span class='rd-up'>▲</span>", "down": "<span class='rd-down'>▼</span>"}.get(r.get("move", ""), "")
+        scored = r["premium_fen"] if rule == "premium" else r["renewals"]
+        cls = f"top{r['rank']} {off}" if r["rank"] <= 3 and scored else off
+        body.append(f"<tr class='{cls}'><td>{r['rank']} {arrow}</td><td>{esc(r['name'])}</td><td class='n'>{r['renewals']}</td>"
+                    f"<td class='n'>{wan(r['premium_fen'])}</td><td class='n'>{r['arrivals']}</td></tr>")
+    head = (f"<div class='rd-head'><span>{tr('board.ranking')}</span><span class='sub'>{tr(RULE_LABEL[rule])}"
+            f"{page}</span></div>")
+    return (f"<div class='rd-panel rd-ranking'>{head}<table class='rd-rank'>"
+            f"<colgroup><col style='width:16%'><col style='width:34%'><col style='width:16%'><col style='width:17%'>"
+            f"<col style='width:17%'></colgroup><tr><th>{tr('board.rank')}</th><th>{tr('board.advisor')}</th>"
+            f"<th class='n'>{tr('board.renewals_short')}</th><th class='n'>{tr('board.premium_short')}</th>"
+            f"<th class='n'>{tr('board.arrivals_short')}</th></tr>" + "".join(body) + "</table></div>")
+
+
+def teams_panel(snap: dict) -> str:
+    if not snap["teams"]:
+        return ""
+    rows, page = page_of(snap["teams"], TEAM_ROWS)
+    body = "".join(f"<tr class='{off}'><td>{esc(tm['team']) or tr('board.team_other')}</td><td class='n'>{tm['renewals']}</td>"
+                   f"<td class='n'>{wan(tm['premium_fen'])}</td><td class='n'>{tm['arrivals']}</td></tr>" for tm, off in rows)
+    return (f"<div class='rd-panel rd-teams'><table class='rd-rank small'><colgroup><col style='width:40%'>"
+            f"<col style='width:20%'><col style='width:20%'><col style='width:20%'></colgroup>"
+            f"<tr><th>{tr('board.team')}{page}</th><th class='n'>{tr('board.renewals_short')}</th>"
+            f"<th class='n'>{tr('board.premium_short')}</th><th class='n'>{tr('board.arrivals_short')}</th></tr>{body}"
+            "</table></div>")
+
+
+def ticker_panel(snap: dict) -> str:
+    t = snap["totals"]
+    items = sorted(snap["ticker"] + snap["wins"], key=lambda x: (x["at"], x["id"]), reverse=True)[:TICKER_ROWS]
+    newest = snap["ticker"][0]["id"] if snap["ticker"] else None
+    is_new = newest is not None and newest != ss.get("board_last_renewal")
+    ss["board_last_renewal"] = newest
+    if not items:
+        return f"<div class='rd-panel rd-empty'>{tr('board.wait_renewal') if t['arrived'] else tr('board.wait_arrival')}</div>"
+    return "<div class='rd-panel rd-ticker'>" + "".join(
+        f"<div class='{'rd-new' if is_new and it['id'] == newest else ''}'>{it['at']} · "
+        f"<span class='rd-tag {it['kind']}'>{tr(TAG[it['kind']])}</span>{esc(it['text'])}</div>"
+        for it in items) + "</div>"
+
+
+def chart_panel(snap: dict) -> str:
+    slots = snap["rhythm"][-CHART_SLOTS:]
+    if not slots:
+        return ""
+    top = max(s["renewals"] for s in slots) or 1
+    bars = "".join(f"<div class='slot'><div class='bararea'><div class='val'>{s['renewals']}</div>"
+                   f"<div class='bar' style='height:calc((100% - var(--valh)) * {s['renewals'] / top:.3f})'></div></div>"
+                   f"<div class='lab'>{esc(s['slot'])}</div></div>" for s in slots)
+    return (f"<div class='rd-panel rd-chartbox'><div class='rd-head'><span>{tr('board.rhythm')}</span></div>"
+            f"<div class='rd-chart'>{bars}</div></div>")
+
+
 @st.fragment(run_every=REFRESH_S)
-def live_board(event_id: int) -> None:
-    snap = cached_snapshot(settings().database_url, event_id)
+def live_board(event_id: int | None) -> None:
+    url = settings().database_url
+    event_id = event_id or cached_board_event(url)
+    snap = cached_snapshot(url, event_id) if event_id else {}
     ss["board_ticks"] = ss.get("board_ticks", 0) + 1
-    st.html(f"<span class='rd-ticks' data-n='{ss['board_ticks']}' style='display:none'></span>")
+    ticks = f"<span class='rd-ticks' data-n='{ss['board_ticks']}' style='display:none'></span>"
     if not snap:
-        st.html(f"<div class='rd-empty'>{tr('board.no_event')}</div>")
+        st.html(f"{ticks}<div class='rd-empty'>{tr('board.no_event')}</div>")
         return
     t = snap["totals"]
     conv = f"{t['conversion'] * 100:.0f}%" if t["conversion"] is not None else "—"
-    html = [f"<div class='rd-board'><div class='rd-title'><span>{tr('page.board')} · {esc(snap['event']['store'])} · "
-            f"{esc(snap['event']['name'])}</span><span>{snap['as_of']}</span></div><div class='rd-cards'>",
+    title = " · ".join(esc(x) for x in (tr("page.board"), snap["event"]["store"], snap["event"]["name"]) if x)
+    html = [ticks, f"<div class='rd-board rd-screen' data-event='{snap['event']['id']}'>",
+            f"<div class='rd-title'><span class='name'>{title}</span><span>{snap['as_of']}</span></div><div class='rd-cards'>",
             card(tr("board.arrived"), f"{t['arrived']}", tr("board.target", n=t["target_arrivals"]), pct(t["arrived"], t["target_arrivals"])),
             card(tr("board.renewals"), f"{t['renewals']}", tr("board.target", n=t["target_renewals"]), pct(t["renewals"], t["target_renewals"])),
             card(tr("board.premium"), wan(t["premium_fen"]), tr("board.target_wan", n=wan(t["target_premium_fen"])),
                  pct(t["premium_fen"], t["target_premium_fen"])),
-            card(tr("board.conversion"), conv, tr("board.conversion_hint"), (t["conversion"] or 0) * 100), "</div></div>"]
+            card(tr("board.conversion"), conv, tr("board.conversion_hint"), (t["conversion"] or 0) * 100), "</div>",
+            "<div class='rd-main'><div class='rd-col'>", ranking_panel(snap) if snap["ranking"] else "", "</div>",
+            "<div class='rd-col'>", teams_panel(snap), ticker_panel(snap), chart_panel(snap), "</div></div></div>"]
     st.html("".join(html))
-
-    previous = ss.get("board_prev_ranks", {})
-    moves = board.rank_moves(previous, snap["ranking"])
-    ss["board_prev_ranks"] = {r["staff_id"]: r["rank"] for r in snap["ranking"]}
-    left, right = st.columns([3, 2])
-    with left:
-        if snap["ranking"]:
-            rows = []
-            for r in snap["ranking"][:15]:
-                arrow = {"up": "<span class='rd-up'>▲</span>", "down": "<span class='rd-down'>▼</span>"}.get(moves[r["staff_id"]], "")
-                cls = f"top{r['rank']}" if r["rank"] <= 3 and r["renewals"] else ""
-                rows.append(f"<tr class='{cls}'><td>{r['rank']} {arrow}</td><td>{esc(r['name'])}</td><td>{r['renewals']}</td>"
-                            f"<td>{wan(r['premium_fen'])}</td><td>{r['arrivals']}</td></tr>")
-            st.html(f"<div class='rd-board'><table class='rd-rank'><tr><th>{tr('board.rank')}</th><th>{tr('board.advisor')}</th>"
-                    f"<th>{tr('board.renewals')}</th><th>{tr('board.premium_short')}</th><th>{tr('board.arrivals')}</th></tr>"
-                    + "".join(rows) + "</table></div>")
-        if snap["teams"]:
-            st.html(f"<div class='rd-board'><table class='rd-rank'><tr><th>{tr('board.team')}</th>"
-                    f"<th>{tr('board.renewals')}</th><th>{tr('board.premium_short')}</th><th>{tr('board.arrivals')}</th></tr>"
-                    + "".join(
-                f"<tr><td>{esc(tm['team'])}</td><td>{tm['renewals']}</td><td>{wan(tm['premium_fen'])}</td><td>{tm['arrivals']}</td></tr>"
-                for tm in snap["teams"]) + "</table></div>")
-    with right:
-        items = sorted(snap["ticker"] + snap["wins"], key=lambda x: (x["at"], x["id"]), reverse=True)[:10]
-        newest = snap["ticker"][0]["id"] if snap["ticker"] else None
-        is_new = newest is not None and newest != ss.get("board_last_renewal")
-        ss["board_last_renewal"] = newest
-        if not items:
-            empty = tr("board.wait_renewal") if t["arrived"] else tr("board.wait_arrival")
-            st.html(f"<div class='rd-board rd-empty'>{empty}</div>")
-        else:
-            st.html("<div class='rd-board rd-ticker'>" + "".join(
-                f"<div class='{'rd-new' if is_new and it['id'] == newest else ''}'>{it['at']} · "
-                f"{'🎉 ' if it['kind'] == 'win' else '✅ '}{esc(it['text'])}</div>" for it in items) + "</div>")
-        if snap["rhythm"]:
-            df = pd.DataFrame(snap["rhythm"])
-            bars = alt.Chart(df).mark_bar(color="#d9480f").encode(
-                x=alt.X("slot:N", title=tr("board.half_hour")), y=alt.Y("renewals:Q", title=tr("board.renewals")))
-            line = alt.Chart(df).mark_line(color="#1c7ed6", point=True).encode(
-                x="slot:N", y=alt.Y("premium_wan:Q", title=tr("board.premium")))
-            st.altair_chart(alt.layer(bars, line).resolve_scale(y="independent"), height=260)
 
 
 @st.fragment(run_every=REFRESH_S * 2)
 def live_group(event_date: str) -> None:
     rows = cached_group(settings().database_url, event_date)
-    st.html("<div class='rd-board'><div class='rd-title'>" + tr("board.group_title") + "</div><table class='rd-rank'>" + "".join(
+    head = (f"<tr><th>{tr('board.rank')}</th><th>{tr('board.store')}</th><th class='n'>{tr('board.renewals_short')}</th>"
+            f"<th class='n'>{tr('board.premium_short')}</th><th class='n'>{tr('board.arrivals_short')}</th></tr>")
+    st.html("<div class='rd-board'><div class='rd-title'>" + tr("board.group_title") + "</div><table class='rd-rank'>" + head + "".join(
         f"<tr class='{'top' + str(r['rank']) if r['rank'] <= 3 and r['renewals'] else ''}'><td>{r['rank']}</td>"
-        f"<td>{esc(r['name'])}</td><td>{r['renewals']}</td><td>{wan(r['premium_fen'])}</td><td>{r['arrivals']}</td></tr>"
-        for r in rows) + "</table></div>")
+        f"<td>{esc(r['name'])}</td><td class='n'>{r['renewals']}</td><td class='n'>{wan(r['premium_fen'])}</td>"
+        f"<td class='n'>{r['arrivals']}</td></tr>" for r in rows) + "</table></div>")
 
 
-event = pick_event()
-if event is None:
-    st.html(f"<div class='rd-empty'>{tr('board.no_event')}</div>")
-elif st.query_params.get("view") == "group":
-    live_group(event.event_date.isoformat())
+def manager_controls(event_id: int) -> None:
+    """上大屏 and the ranking rule, for a signed-in manager (never on the TV, nobody signs in there)."""
+    eng = engine()
+    pinned = board.pinned_event_id(eng)
+    c1, c2 = st.columns([1, 1])
+    with c1:
+        if pinned == event_id:
+            st.success(tr("board.on_tv"))
+        else:
+            st.caption(tr("board.not_on_tv"))
+            if st.button(tr("board.pin"), key="board_pin", type="primary"):
+                with desk_action():
+                    board.pin_event(eng, event_id=event_id, staff_id=me.staff_id, desk=me.desk)
+                    cached_board_event.clear()
+                    st.rerun()
+    with c2:
+        current = board.rank_rule(eng, event_id)
+        choice = st.radio(tr("board.rule"), board.RULES, index=board.RULES.index(current), horizontal=True,
+                          key="board_rule", format_func=lambda r: tr(RULE_LABEL[r]))
+        if choice != current:
+            with desk_action():
+                board.set_rank_rule(eng, event_id=event_id, rule=choice, staff_id=me.staff_id, desk=me.desk)
+                cached_snapshot.clear()
+
+
+fixed = fixed_event_id()
+if st.query_params.get("view") == "group":
+    ev_id = fixed or cached_board_event(settings().database_url)
+    with read_session(engine()) as s:
+        ev = find_event(s, ev_id) if ev_id else None
+    if ev is None:
+        st.html(f"<div class='rd-empty'>{tr('board.no_event')}</div>")
+    else:
+        live_group(ev.event_date.isoformat())
 else:
-    live_board(event.id)
+    if me is not None and me.is_manager and fixed:
+        manager_controls(fixed)
+    live_board(fixed)

@@ -29,11 +29,12 @@ def serve(invitation_id: int, renewal_id: int | None, *, gift: bool, draw: bool,
         logging.getLogger("renewday").exception("gift desk failed")
         ss["gift_msg"] = tr("reason.unexpected")
         return
-    refusal = done["refusal"]
-    if refusal is not None:
-        ss["gift_msg"] = refusal_text(refusal)
-        if refusal.reason == "out_of_stock" and refusal.info.get("substitute_id"):
-            ss["gift_offer"] = {"renewal_id": renewal_id, "gift_type_id": refusal.info["substitute_id"], "kind": kind}
+    refusals = done.get("refusals") or ([done["refusal"]] if done["refusal"] is not None else [])
+    if refusals:
+        ss["gift_msg"] = " ".join(refusal_text(r) for r in refusals)
+        for refusal in refusals:
+            if refusal.reason == "out_of_stock" and refusal.info.get("substitute_id"):
+                ss["gift_offer"] = {"renewal_id": renewal_id, "gift_type_id": refusal.info["substitute_id"], "kind": kind}
     if done["job"] is not None:
         reveal = {"gift": done["gift"]} if done["gift"] else {}
         if done["prize"] is not None:
@@ -76,10 +77,10 @@ if job:
         st.warning(tr("reason.printer_failed", error=job["error"]))
         if job.get("job_id") and st.button(tr("gifts.reprint"), key="gift_reprint_last"):
             with desk_action():
-                ss["gift_job"] = receipts.reprint(eng, job_id=job["job_id"], desk=station.desk)
+                ss["gift_job"] = receipts.reprint(eng, job_id=job["job_id"], desk=station.desk, staff_id=station.staff_id)
                 st.rerun()
     elif job["status"] == "printed":
-        st.success(tr("gifts.printed", receipt_no=job["receipt_no"]))
+        st.success(tr("gifts.printed", receipt_no=job["receipt_no"]) + (f" · {tr('receipts.copy')}" if job.get("is_copy") else ""))
     if job.get("job_id"):
         with st.expander(tr("gifts.preview"), expanded=job["status"] == "screen"):
             view = receipts.preview(eng, job["job_id"])
@@ -107,15 +108,23 @@ if inv_id:
             st.markdown(tr("gifts.status", gift=esc(r["gift_given"]) or tr("gifts.not_yet"), done=r["draws_done"],
                            allowed=r["draws_allowed"]) + ("" if not r["draw_results"] else " · " + "、".join(map(esc, r["draw_results"]))))
             c1, c2, c3 = st.columns(3)
-            if r["gift_due"] and r["draws_due"]:
-                c1.button(tr("gifts.gift_and_draw"), key=f"both_{r['renewal_id']}", type="primary", on_click=serve,
-                          args=(inv_id, r["renewal_id"]), kwargs={"gift": True, "draw": True})
-            if r["gift_due"]:
-                c2.button(tr("gifts.gift_only"), key=f"gift_{r['renewal_id']}", on_click=serve,
-                          args=(inv_id, r["renewal_id"]), kwargs={"gift": True, "draw": False})
+            offer = due["renewal_gift"]
+            sub_id = offer["substitute_id"] if offer["out"] else None  # the planned gift ran out: its substitute
+            if r["gift_due"] and offer["out"]:
+                st.warning(tr("receipts.gift_out", gift=esc(offer["gift"])) + (
+                    tr("receipts.gift_out_sub", sub=esc(offer["substitute"])) if sub_id else tr("receipts.gift_out_none")))
+            give = r["gift_due"] and (not offer["out"] or sub_id)
+            if give and r["draws_due"]:
+                c1.button(tr("receipts.sub_and_draw", sub=offer["substitute"]) if sub_id else tr("gifts.gift_and_draw"),
+                          key=f"both_{r['renewal_id']}", type="primary", on_click=serve, args=(inv_id, r["renewal_id"]),
+                          kwargs={"gift": True, "draw": True, "gift_type_id": sub_id})
+            if give:
+                c2.button(tr("receipts.sub_only", sub=offer["substitute"]) if sub_id else tr("gifts.gift_only"),
+                          key=f"gift_{r['renewal_id']}", on_click=serve, args=(inv_id, r["renewal_id"]),
+                          kwargs={"gift": True, "draw": False, "gift_type_id": sub_id})
             if r["draws_due"]:
                 c3.button(tr("gifts.draw", n=r["draws_due"]), key=f"draw_{r['renewal_id']}",
-                          type="primary" if not r["gift_due"] else "secondary", on_click=serve,
+                          type="primary" if not give else "secondary", on_click=serve,
                           args=(inv_id, r["renewal_id"]), kwargs={"gift": False, "draw": True})
             if not r["gift_due"] and not r["draws_due"]:
                 st.caption(tr("reason.nothing_due"))
@@ -138,12 +147,31 @@ with st.expander(tr("gifts.printer")):
             out = receipts.test_print(eng, desk=station.desk)
             (st.success if out["status"] in ("printed", "screen") else st.warning)(
                 tr("gifts.test_result", status=tr(f"job.{out['status']}"), error=out["error"]))
-    for j in receipts.jobs(eng, event_id=station.event_id, desk=station.desk, failed_only=True):
+    failed = receipts.jobs(eng, event_id=station.event_id, desk=station.desk, failed_only=True)
+    if failed:
+        st.markdown(f"**{tr('receipts.unprinted', n=len(failed))}**")
+    for j in failed:
         c1, c2 = st.columns([3, 1])
         c1.markdown(f"{esc(j['receipt_no'])} · {j['time']} · {esc(j['error'])}")
         if c2.button(tr("gifts.reprint"), key=f"reprint_{j['job_id']}"):
             with desk_action():
-                receipts.reprint(eng, job_id=j["job_id"], desk=station.desk)
+                ss["gift_job"] = receipts.reprint(eng, job_id=j["job_id"], desk=station.desk, staff_id=station.staff_id)
+                st.rerun()
+
+with st.expander(tr("receipts.find")):
+    st.text_input(tr("receipts.search"), key="gift_receipt_q", placeholder=tr("receipts.search_hint"))
+    found = receipts.search(eng, event_id=station.event_id, query=ss.get("gift_receipt_q", ""), limit=15)
+    if not found:
+        st.caption(tr("receipts.none"))
+    for row in found:
+        c1, c2 = st.columns([4, 1])
+        state = tr("job.printed") if row["printed"] else tr(f"job.{row['status']}")
+        c1.markdown(f"**{esc(row['receipt_no'])}** · {row['time']} · {esc(row['title'])} · {esc(row['customer'])} "
+                    f"{esc(row['phone'])}  \n{esc(row['items'])} · {state}")
+        if c2.button(tr("receipts.reprint_copy") if row["printed"] else tr("gifts.reprint"),
+                     key=f"reprint_any_{row['receipt_no']}"):
+            with desk_action():
+                ss["gift_job"] = receipts.reprint(eng, job_id=row["job_id"], desk=station.desk, staff_id=station.staff_id)
                 st.rerun()
 
 with st.expander(tr("gifts.stock")):

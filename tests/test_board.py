@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from core import board, cashier, checkin
 from core.board import rank, rank_moves
 
@@ -69,3 +71,161 @@ def test_group_board_ranks_stores(seeded):
     renew(seeded, 0, "3000")
     rows = board.group_board(seeded.engine, date(2026, 12, 5))
     assert [r["name"] for r in rows] == ["测试4S店", "B 店"] and rows[0]["renewals"] == 1
+
+
+# --- who is ranked, ▲▼, team totals, the manager's rule and pin --------------------------------
+def staff_id(seeded, name):
+    from sqlalchemy import select
+
+    from core.models import Staff
+    from core.store import read_session
+
+    with read_session(seeded.engine) as s:
+        return s.execute(select(Staff.id).where(Staff.name == name)).scalar_one()
+
+
+def test_only_active_callers_are_ranked_and_teams_add_up(seeded):
+    from sqlalchemy import update
+
+    from core.events import add_staff
+    from core.models import Staff
+    from core.store import write_session
+
+    with write_session(seeded.engine) as s:
+        ghost = add_staff(s, name="王 磊", role="advisor", team="续保组").id  # an auto-created twin, switched off
+        s.execute(update(Staff).where(Staff.id == ghost).values(active=False))
+        lone = add_staff(s, name="周无组", role="telesales").id  # a caller with no team
+    renew(seeded, 0, "3000", seeded.advisor_id)
+    renew(seeded, 1, "2000", seeded.gift_staff_id, "礼品台帮忙")  # credited to a desk person (cashier role)
+    renew(seeded, 2, "1000", ghost, "改记")
+    renew(seeded, 3, "4000", lone, "改记")
+    snap = board.snapshot(seeded.engine, seeded.event_id)
+    names = {r["name"] for r in snap["ranking"]}
+    assert names == {"陈晓东", "李婷", "王磊", "周无组"}  # no 马礼品 (cashier), 林经理, 郑收银, nor the inactive 王 磊
+    t = snap["totals"]
+    assert sum(tm["renewals"] for tm in snap["teams"]) == t["renewals"] == 4
+    assert sum(tm["premium_fen"] for tm in snap["teams"]) == t["premium_fen"]
+    assert sum(tm["arrivals"] for tm in snap["teams"]) == t["arrived"]
+    assert snap["teams"][-1]["team"] == board.OTHER_TEAM and snap["teams"][-1]["renewals"] == 3
+
+
+def test_arrows_only_for_a_real_change_since_the_last_renewal(seeded):
+    a, b = seeded.advisor_id, staff_id(seeded, "李婷")
+    renew(seeded, 0, "3000", a)  # the first sale: nobody else gets a red ▼
+    snap = board.snapshot(seeded.engine, seeded.event_id)
+    assert {r["name"]: r["move"] for r in snap["ranking"]} == {"陈晓东": "", "李婷": "", "王磊": ""}
+    assert [r["rank"] for r in snap["ranking"]] == [1, 2, 2]
+    renew(seeded, 1, "1000", b)  # 李婷 second (same count, less premium)
+    assert {r["name"]: r["move"] for r in board.snapshot(seeded.engine, seeded.event_id)["ranking"]}["李婷"] == ""  # still 2nd
+    renew(seeded, 2, "3000", b)  # 李婷 passes 陈晓东
+    snap = board.snapshot(seeded.engine, seeded.event_id)
+    moves = {r["name"]: r["move"] for r in snap["ranking"]}
+    assert moves == {"李婷": "up", "陈晓东": "down", "王磊": ""}
+    assert board.snapshot(seeded.engine, seeded.event_id)["ranking"] == snap["ranking"]  # same on every screen, every tick
+    renew(seeded, 3, "100", a)  # a level again (2-2) on renewals, 李婷 still ahead on premium
+    moves = {r["name"]: r["move"] for r in board.snapshot(seeded.engine, seeded.event_id)["ranking"]}
+    assert moves == {"李婷": "", "陈晓东": "", "王磊": ""}
+
+
+def test_the_manager_chooses_the_ranking_rule(seeded):
+    from core.errors import DeskError
+
+    a, b = seeded.advisor_id, staff_id(seeded, "李婷")
+    renew(seeded, 0, "1000", a)
+    renew(seeded, 1, "1000", a)
+    renew(seeded, 2, "9000", b)
+    assert [r["name"] for r in board.snapshot(seeded.engine, seeded.event_id)["ranking"]][:2] == ["陈晓东", "李婷"]
+    with pytest.raises(DeskError, match="not_manager"):
+        board.set_rank_rule(seeded.engine, event_id=seeded.event_id, rule="premium", staff_id=seeded.cashier_id)
+    with pytest.raises(DeskError, match="board_rule_invalid"):
+        board.set_rank_rule(seeded.engine, event_id=seeded.event_id, rule="fastest", staff_id=seeded.manager_id)
+    board.set_rank_rule(seeded.engine, event_id=seeded.event_id, rule="premium", staff_id=seeded.manager_id)
+    snap = board.snapshot(seeded.engine, seeded.event_id)
+    assert snap["rule"] == "premium" and [r["name"] for r in snap["ranking"]][:2] == ["李婷", "陈晓东"]
+    assert board.rank_rule(seeded.engine, seeded.event_id) == "premium"
+
+
+def test_the_tv_shows_the_pinned_event_not_the_newest(seeded):
+    from datetime import date
+
+    from core.errors import DeskError
+    from core.events import create_event
+    from core.store import write_session
+
+    with write_session(seeded.engine) as s:
+        newer = create_event(s, name="下一场续保会", event_date=date(2027, 1, 9), store_name="测试4S店").id
+    assert board.pinned_event_id(seeded.engine) is None
+    with pytest.raises(DeskError, match="not_manager"):
+        board.pin_event(seeded.engine, event_id=seeded.event_id, staff_id=seeded.advisor_id)
+    board.pin_event(seeded.engine, event_id=seeded.event_id, staff_id=seeded.manager_id)
+    assert board.board_event(seeded.engine).id == seeded.event_id != newer
+    board.pin_event(seeded.engine, event_id=newer, staff_id=seeded.manager_id)
+    assert board.board_event(seeded.engine).id == newer
+
+
+# --- the page, reached through app.py: the TV (nobody signed in) and a signed-in manager ----------
+@pytest.fixture
+def tv_store(seeded_sqlite, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", seeded_sqlite.engine.url.render_as_string(hide_password=False))
+    return seeded_sqlite
+
+
+def board_through_app(seeded, role: str | None = None):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from pages.common import Station
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=30)
+    if role:
+        staff = {"manager": seeded.manager_id, "cashier": seeded.cashier_id}[role]
+        at.session_state["station"] = Station(staff_id=staff, staff_name="林经理", role=role, desk="礼品台1",
+                                              event_id=seeded.event_id, event_name="测试续保会")
+    at.run()
+    at.switch_page("pages/board.py").run()
+    assert not at.exception
+    return at
+
+
+def board_html(at) -> str:
+    return "\n".join(str(h.proto.body) for h in at.get("html"))
+
+
+def test_tv_page_follows_the_pin_and_ranks_callers_only(tv_store):
+    from datetime import date
+
+    from core.events import create_event
+    from core.store import write_session
+
+    seeded = tv_store
+    renew(seeded, 0, "3000", seeded.gift_staff_id, "帮忙")  # credited to the gift-desk person: counted, not ranked
+    with write_session(seeded.engine) as s:
+        newer = create_event(s, name="明年续保会", event_date=date(2031, 1, 1), store_name="测试4S店").id
+    board.pin_event(seeded.engine, event_id=seeded.event_id, staff_id=seeded.manager_id)
+    html = board_html(board_through_app(seeded))
+    assert f"data-event='{seeded.event_id}'" in html and "测试续保会" in html  # the pinned one, not the newest
+    assert "马礼品" not in html and "陈晓东" in html
+    assert "上大屏" not in html
+    board.pin_event(seeded.engine, event_id=newer, staff_id=seeded.manager_id)
+    import streamlit as st
+
+    st.cache_data.clear()  # the page's caches live 1 s
+    assert f"data-event='{newer}'" in board_html(board_through_app(seeded))
+
+
+def test_manager_pins_the_event_and_sets_the_rule_on_the_board(tv_store):
+    import streamlit as st
+
+    seeded = tv_store
+    st.cache_data.clear()
+    at = board_through_app(seeded, role="manager")
+    pin = [b for b in at.button if b.label == "上大屏"]
+    assert pin
+    pin[0].click().run()
+    assert not at.exception and board.pinned_event_id(seeded.engine) == seeded.event_id
+    assert any("大屏正在显示本活动" in s.value for s in at.success)
+    at.radio(key="board_rule").set_value("premium").run()
+    assert board.rank_rule(seeded.engine, seeded.event_id) == "premium" and "按保费排名" in board_html(at)
+    cashier_view = board_through_app(seeded, role="cashier")
+    assert not [b for b in cashier_view.button if b.label == "上大屏"] and not cashier_view.radio

@@ -222,3 +222,110 @@ def test_set_up_refusals_name_the_problem(seeded):
                              extra_draw_per_fen=0, arrival_gift_on=False, staff_id=seeded.manager_id)
     names = {g["name"] for g in gifts.stock_report(seeded.engine, seeded.event_id)}
     assert "<b>" not in names
+
+
+def test_gift_out_of_stock_still_draws_and_substitute_plus_draw_is_one_receipt(seeded):
+    """'发续保礼并抽奖' with the gift out: the draw is not skipped. The desk is offered the
+    substitute up front, and substitute + draw is one call with one receipt."""
+    from core.models import PrintJob
+
+    main = gift(seeded.engine, seeded.event_id, "汽车应急工具包")
+    with write_session(seeded.engine) as s:
+        s.execute(update(GiftType).where(GiftType.id == main.id).values(stock=0))
+    g, r = renewed_guest(seeded, 0)
+    done = gifts.serve(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
+                       renewal_id=r["renewal_id"], gift=True, draw=True, desk="礼品1", staff_id=None)
+    assert done["refusal"].reason == "out_of_stock" and done["refusal"].info["substitute_id"]
+    assert done["prize"] is not None and done["job"] is not None  # the draw happened and printed
+    due = gifts.entitlements(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"])
+    assert due["renewals"][0]["gift_due"] and due["renewals"][0]["draws_due"] == 0
+    offer = due["renewal_gift"]
+    assert offer["out"] and offer["substitute"] == "车载香薰"
+
+    g2, r2 = renewed_guest(seeded, 1)
+    with read_session(seeded.engine) as s:
+        jobs_before = s.execute(select(func.count()).select_from(PrintJob)).scalar_one()
+    done = gifts.serve(seeded.engine, event_id=seeded.event_id, invitation_id=g2["invitation_id"],
+                       renewal_id=r2["renewal_id"], gift=True, draw=True, gift_type_id=offer["substitute_id"],
+                       desk="礼品1", staff_id=None)
+    assert done["refusals"] == [] and done["gift"] == "车载香薰" and done["substitute"] and done["prize"] is not None
+    with read_session(seeded.engine) as s:
+        assert s.execute(select(func.count()).select_from(PrintJob)).scalar_one() == jobs_before + 1
+        gi = s.execute(select(GiftIssue).where(GiftIssue.renewal_id == r2["renewal_id"])).scalar_one()
+        d = s.execute(select(DrawResult).where(DrawResult.renewal_id == r2["renewal_id"])).scalar_one()
+        assert gi.receipt_no == d.receipt_no == done["job"]["receipt_no"]
+    due = gifts.entitlements(seeded.engine, event_id=seeded.event_id, invitation_id=g2["invitation_id"])
+    assert not due["renewals"][0]["gift_due"] and due["renewals"][0]["draws_due"] == 0
+
+
+def test_demo_top_prize_is_released_on_the_whole_minute(seeded):
+    washer = gift(seeded.engine, seeded.event_id, "便携洗车机")
+    assert washer.release_after is not None
+    assert (washer.release_after.hour, washer.release_after.minute) == (14, 0)
+    assert washer.release_after.second == 0 and washer.release_after.microsecond == 0
+
+
+# --- the gift desk page, reached through app.py as a gift-desk cashier --------------------------
+@pytest.fixture
+def desk_store(seeded_sqlite, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", seeded_sqlite.engine.url.render_as_string(hide_password=False))
+    return seeded_sqlite
+
+
+def gift_desk(seeded):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from pages.common import Station
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=30)
+    at.session_state["station"] = Station(staff_id=seeded.gift_staff_id, staff_name="马礼品", role="cashier",
+                                          desk="礼品台1", event_id=seeded.event_id, event_name="测试续保会")
+    at.run()
+    at.switch_page("pages/gifts.py").run()
+    assert not at.exception
+    return at
+
+
+def test_page_substitute_and_draw_is_one_tap(desk_store):
+    seeded = desk_store
+    main = gift(seeded.engine, seeded.event_id, "汽车应急工具包")
+    with write_session(seeded.engine) as s:
+        s.execute(update(GiftType).where(GiftType.id == main.id).values(stock=0))
+    renewed_guest(seeded, 0)
+    at = gift_desk(seeded)
+    at.text_input(key="gift_scan").input(seeded.codes[0]).run()
+    assert any("汽车应急工具包" in w.value and "车载香薰" in w.value for w in at.warning)
+    assert not [b for b in at.button if b.label == "发续保礼并抽奖"]
+    [b for b in at.button if b.label == "发替代礼“车载香薰”并抽奖"][0].click().run()
+    assert not at.exception
+    html = "\n".join(str(h.proto.body) for h in at.get("html"))
+    assert "已发放：车载香薰" in html and ("恭喜中奖" in html or "谢谢参与" in html)
+    preview = "\n".join(c.value for c in at.code)
+    assert "续保礼：车载香薰（替代品） ×1" in preview and "抽奖第1次" in preview  # one receipt with both
+
+
+def test_page_finds_and_reprints_any_receipt(desk_store):
+    from core import receipts
+    from tests.fakeprinter import FakePrinter, decode
+
+    seeded = desk_store
+    p = FakePrinter()
+    try:
+        receipts.save_desk_printer(seeded.engine, desk="礼品台1", connection="network", host="127.0.0.1", port=p.port)
+        g, r = renewed_guest(seeded, 0)
+        done = gifts.serve(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
+                           renewal_id=r["renewal_id"], gift=True, draw=False, desk="礼品台1", staff_id=None)
+        assert done["job"]["status"] == "printed"
+        at = gift_desk(seeded)
+        at.text_input(key="gift_receipt_q").input(g["phone"][-4:]).run()
+        buttons = [b for b in at.button if b.key == f"reprint_any_{done['job']['receipt_no']}"]
+        assert buttons and buttons[0].label == "补打（副本）"
+        buttons[0].click().run()
+        assert not at.exception
+        assert "【副本 COPY】" in decode(p.wait_for(2)[1])["lines"]
+        at.text_input(key="gift_receipt_q").input("无此人").run()
+        assert not [b for b in at.button if (b.key or "").startswith("reprint_any_")]
+    finally:
+        p.close()
