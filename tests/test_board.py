@@ -14,7 +14,8 @@ def renew(seeded, i, commercial, advisor_id=None, reason=""):
     return g, cashier.record_renewal(
         seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"], vehicle_id=g["vehicles"][0]["id"],
         insurer="平安", compulsory="950", commercial=commercial, vehicle_tax="300", payment_method="pos", desk="收银1",
-        staff_id=None, advisor_id=advisor_id, credit_reason=reason or ("改记" if advisor_id else ""))
+        staff_id=None, advisor_id=advisor_id, credit_reason=reason or ("改记" if advisor_id else ""),
+        confirm_high=True)  # amounts chosen for the ranking, not for the plausibility guard
 
 
 def test_empty_board(seeded):
