@@ -569,11 +569,23 @@ def _reason(items: list[tuple[str, dict]], lang: str) -> str:
     return "；".join(t(code, lang, **params) for code, params in items)
 
 
+def row_reason(row: RowPlan, lang: str = "zh-CN") -> str:
+    """Why a row is refused, or what to check on it, in one line."""
+    return _reason(row.errors or row.warnings, lang)
+
+
 # --- advisors: the manager maps each name; nothing is created ------------------------------
 def callers(session: Session) -> list[Staff]:
     """Who can be given customers: active staff in a calling role (never desk staff)."""
     return list(session.execute(select(Staff).where(Staff.active, Staff.role.in_(CALLER_ROLES))
                                 .order_by(Staff.name)).scalars())
+
+
+def list_callers(engine) -> list[Staff]:
+    from core.store import read_session
+
+    with read_session(engine) as s:
+        return callers(s)
 
 
 def match_advisors(engine, plan: ImportPlan) -> list[AdvisorMatch]:
