@@ -780,34 +780,116 @@ def apply_import(session: Session, event_id: int, plan: ImportPlan, choices: Imp
     """Write the usable rows in the caller's transaction: customers and vehicles upserted (VIN
     first, then phone + name, then phone + plate), one invitation per customer, unassigned
     invitations split among the callers. No staff is ever created here."""
-    ts = now()
-    report, w = _resolve(session, event_id, plan, choices, lang=lang, ts=ts)
-    if not plan.usable:
-        return report
-    if progress:
-        progress(0.3, "customers")
-    # Core statements (executemany and multi-row INSERT … RETURNING), not the ORM's per-object path.
-    conn = session.connection()
-    new_ids = _insert_rows(conn, Customer, w.new_customers, want_ids=True)
+    report, w = _resolve(session, event_id, plan, choices, lang=lang, ts=now())
+    _spread(session, event_id, w)
+    _write(session, event_id, w, progress)
+    return report
+
+
+def _fingerprint(session: Session) -> tuple:
+    """What a resolution depends on: a new or changed customer, vehicle or invitation (or caller)
+    since it was made means it must be made again, inside the lock. Its max ids also give the
+    ids the new rows will take on SQLite."""
+    return (tuple(session.execute(select(func.max(Customer.id), func.max(Customer.updated_at),
+                                         func.count(Customer.id))).one()),
+            tuple(session.execute(select(func.max(Vehicle.id), func.count(Vehicle.id))).one()),
+            tuple(session.execute(select(func.max(Invitation.id), func.count(Invitation.id))).one()),
+            tuple(callers_ids(session)))
+
+
+def callers_ids(session: Session) -> list[int]:
+    return list(session.execute(select(Staff.id).where(Staff.active, Staff.role.in_(CALLER_ROLES))
+                                .order_by(Staff.id)).scalars())
+
+
+def _spread(session: Session, event_id: int, w: _Writes) -> None:
+    """The new invitations without an advisor, split among the active callers before they are
+    written (what assign_invitations() does afterwards, without 20 000 UPDATEs in the lock)."""
+    ids = callers_ids(session)
+    todo = [inv for inv in w.new_invites.values() if inv["advisor_id"] is None]
+    if not ids or not todo:
+        return
+    load = {sid: 0 for sid in ids}
+    for sid, n in session.execute(select(Invitation.advisor_id, func.count()).where(
+            Invitation.event_id == event_id, Invitation.advisor_id.is_not(None)).group_by(Invitation.advisor_id)):
+        if sid in load:
+            load[sid] += n
+    for upd in w.invite_updates.values():  # re-imported rows that name their advisor count too
+        if upd.get("advisor_id") in load:
+            load[upd["advisor_id"]] += 1
+    for inv in w.new_invites.values():
+        if inv["advisor_id"] in load:
+            load[inv["advisor_id"]] += 1
+    lost_years = sorted({inv["loss_year"] or 0 for inv in todo if inv["group"] == "lost"})
+    batches = [[inv for inv in todo if inv["group"] == "lost" and (inv["loss_year"] or 0) == y] for y in lost_years]
+    batches.append([inv for inv in todo if inv["group"] != "lost"])
+    for batch in batches:
+        order = sorted(ids, key=lambda sid: (load[sid], sid))  # strict rotation from the least loaded
+        for i, inv in enumerate(batch):
+            sid = order[i % len(order)]
+            load[sid] += 1
+            inv["advisor_id"] = sid
+
+
+def _prepare_sqlite(w: _Writes, fingerprint: tuple) -> list[tuple[str, list[tuple]]]:
+    """The INSERTs of an import as (sql, parameter tuples), ids given from the fingerprint's
+    max ids: built before the write lock, executed under it only if the fingerprint still holds."""
+    c0, v0, i0 = ((fingerprint[k][0] or 0) + 1 for k in (0, 1, 2))
 
     def resolve(key) -> int:
-        return new_ids[key[1]] if isinstance(key, tuple) else key
+        return c0 + key[1] if isinstance(key, tuple) else key
 
-    _update_by_id(conn, Customer, w.cust_updates.values())
-    _update_by_id(conn, Vehicle, w.veh_updates.values())
+    return [_sqlite_rows(Customer, w.new_customers, c0),
+            _sqlite_rows(Vehicle, [{**nv, "customer_id": resolve(nv["customer_key"])} for nv in w.new_vehicles], v0),
+            _sqlite_rows(Invitation, [{**inv, "customer_id": resolve(inv["customer_key"])}
+                                      for inv in w.new_invites.values()], i0)]
+
+
+def _write(session: Session, event_id: int, w: _Writes, progress: Progress | None = None,
+           prepared: list[tuple[str, list[tuple]]] | None = None) -> None:
     if progress:
-        progress(0.5, "vehicles")
-    _insert_rows(conn, Vehicle, [{**{k: v for k, v in nv.items() if k != "customer_key"},
-                                  "customer_id": resolve(nv["customer_key"])} for nv in w.new_vehicles])
+        progress(0.3, "customers")
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        # the driver's own executemany with ids we give (the write lock is held: BEGIN IMMEDIATE)
+        if prepared is None:
+            prepared = _prepare_sqlite(w, _fingerprint(session))
+        cursor = conn.connection.driver_connection.cursor()
+        for sql, params in prepared:
+            if params:
+                cursor.executemany(sql, params)
+    else:
+        # PostgreSQL: Core executemany and multi-row INSERT … RETURNING, not the ORM's per-object path
+        new_ids = _insert_rows(conn, Customer, w.new_customers, want_ids=True)
+
+        def resolve(key) -> int:
+            return new_ids[key[1]] if isinstance(key, tuple) else key
+
+        _insert_rows(conn, Vehicle, [{**{k: v for k, v in nv.items() if k != "customer_key"},
+                                      "customer_id": resolve(nv["customer_key"])} for nv in w.new_vehicles])
+        _insert_rows(conn, Invitation, [{**{k: v for k, v in inv.items() if k != "customer_key"},
+                                         "customer_id": resolve(inv["customer_key"])}
+                                        for inv in w.new_invites.values()])
     if progress:
         progress(0.7, "invitations")
-    _insert_rows(conn, Invitation, [{**{k: v for k, v in inv.items() if k != "customer_key"},
-                                     "customer_id": resolve(inv["customer_key"])} for inv in w.new_invites.values()])
+    _update_by_id(conn, Customer, w.cust_updates.values())
+    _update_by_id(conn, Vehicle, w.veh_updates.values())
     _update_by_id(conn, Invitation, w.invite_updates.values())
-    assign_invitations(session, event_id)
+    assign_invitations(session, event_id)  # invitations left unassigned before this import
     if progress:
         progress(0.95, "assign")
-    return report
+
+
+def _sqlite_rows(model, rows: list[dict], start: int) -> tuple[str, list[tuple]]:
+    table = model.__table__
+    columns = [c.name for c in table.columns if c.name != "id"]
+    defaults = {c.name: (c.default.arg if c.default is not None and not callable(c.default.arg) else None)
+                for c in table.columns}
+    timed = {n for n in columns if isinstance(table.c[n].type, (Date, DateTime))}
+    params = [(i, *(_sqlite_value(row.get(n, defaults[n])) if n in timed else row.get(n, defaults[n])
+                    for n in columns)) for i, row in enumerate(rows, start)]
+    names = ", ".join(f'"{n}"' for n in ["id", *columns])
+    return f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * (len(columns) + 1))})', params
 
 
 def _insert_rows(conn, model, rows: list[dict], *, want_ids: bool = False) -> list[int]:
@@ -823,21 +905,9 @@ def _insert_rows(conn, model, rows: list[dict], *, want_ids: bool = False) -> li
         conn.execute(stmt, rows)
         return []
     start = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one() + 1
-    columns = [c.name for c in table.columns if c.name != "id"]
-    defaults = {c.name: (c.default.arg if c.default is not None and not callable(c.default.arg) else None)
-                for c in table.columns}
-    timed = [n for n in columns if isinstance(table.c[n].type, (Date, DateTime))]
-    ids = list(range(start, start + len(rows)))
-    params = []
-    for i, row in zip(ids, rows):
-        values = {n: row.get(n, defaults[n]) for n in columns}
-        for n in timed:
-            values[n] = _sqlite_value(values[n])
-        params.append((i, *values.values()))
-    names = ", ".join(f'"{n}"' for n in ["id", *columns])
-    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * (len(columns) + 1))})'
+    sql, params = _sqlite_rows(model, rows, start)
     conn.connection.driver_connection.cursor().executemany(sql, params)
-    return ids
+    return [p[0] for p in params]
 
 
 @lru_cache(maxsize=4096)
@@ -898,22 +968,42 @@ def assign_invitations(session: Session, event_id: int) -> dict[int, int]:
 def commit_import(engine, *, event_id: int, plan: ImportPlan, choices: ImportChoices | None, staff_id: int | None,
                   desk: str = "", lang: str = "zh-CN", progress: Progress | None = None) -> ImportReport:
     """The import as one transaction, all accepted rows or nothing, audited. It acts once per
-    preview (plan.nonce): a second click, or a retried request, is refused with a reason."""
-    from core.audit import audit
-    from core.store import write_session
+    preview (plan.nonce): a second click, or a retried request, is refused with a reason.
 
+    The rows are resolved from reads first, outside the write lock; under the lock only a
+    fingerprint of what the resolution read is checked (resolved again if another desk changed
+    something meanwhile) and the prepared rows are written."""
+    from core.audit import audit
+    from core.store import read_session, write_session
+
+    ts = now()
+    with read_session(engine) as s:
+        seen = s.get(ActionNonce, plan.nonce) is not None
+        if not seen:
+            fingerprint = _fingerprint(s)
+            report, w = _resolve(s, event_id, plan, choices, lang=lang, ts=ts)
+            _spread(s, event_id, w)
+            prepared = _prepare_sqlite(w, fingerprint) if s.connection().dialect.name == "sqlite" else None
+    if seen:
+        raise DeskError("import_already_done")
+    if progress:
+        progress(0.2, "customers")
     with write_session(engine) as s:
         if s.get(ActionNonce, plan.nonce) is not None:
             raise DeskError("import_already_done")
-        report = apply_import(s, event_id, plan, choices, lang=lang, progress=progress)
+        if _fingerprint(s) != fingerprint:  # another desk wrote meanwhile: resolve again, in the lock
+            report, w = _resolve(s, event_id, plan, choices, lang=lang, ts=ts)
+            _spread(s, event_id, w)
+            prepared = None
+        _write(s, event_id, w, progress, prepared)
         audit(s, "import", event_id=event_id, desk=desk, staff_id=staff_id, raw=plan.filename,
               detail={"accepted": report.accepted, "updated": report.updated, "warned": len(report.warned),
                       "rejected": len(report.rejected), "new_customers": report.new_customers,
                       "new_invitations": report.new_invitations, "digest": plan.digest,
                       "advisors": {k: v for k, v in (choices.advisors.items() if choices else [])},
                       "merged_phones": sorted(choices.merge_phones) if choices else []})
-        s.add(ActionNonce(nonce=plan.nonce, action="import", result=json.dumps(report.as_dict(), ensure_ascii=False,
-                                                                                 default=str)[:100000], at=now()))
+        s.add(ActionNonce(nonce=plan.nonce, action="import", result=json.dumps(
+            {k: v for k, v in report.as_dict().items() if k not in ("warned", "rejected")}), at=now()))
     return report
 
 

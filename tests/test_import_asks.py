@@ -245,3 +245,33 @@ def test_cards_one_zip_per_advisor_named_by_advisor_and_customer(shop):
     assert n >= 1 and "陈晓东-张三明-0012.png" in names
     wang = zipfile.ZipFile(io.BytesIO(zips["王磊"][1])).namelist()
     assert all("/" not in f.replace("王磊-", "", 1) for f in wang)  # the "=HYPERLINK(\"http://x\")" name is a safe file name
+
+
+def test_a_desk_writing_between_preview_and_lock_is_seen_by_the_commit(shop, monkeypatch):
+    """The commit resolves outside the write lock; a walk-in registered meanwhile (same phone and
+    name) must be found again under the lock, not duplicated."""
+    from core.clock import now
+
+    engine, event_id, ids = shop
+    plan = importer.plan_table([["姓名", "手机号"], ["张三", "13800009999"], ["李四", "13800009998"]], today=TODAY)
+    original = importer._spread
+    calls = []
+
+    def walk_in_meanwhile(session, ev_id, w):
+        original(session, ev_id, w)
+        if not calls:
+            calls.append(1)
+            with write_session(engine) as s:
+                c = Customer(name="张三", phone="13800009999", created_at=now(), updated_at=now())
+                s.add(c)
+                s.flush()
+                s.add(Invitation(event_id=event_id, customer_id=c.id, code="WALKIN2345678ABCD", source="walk_in",
+                                 created_at=now()))
+
+    monkeypatch.setattr(importer, "_spread", walk_in_meanwhile)
+    done = importer.commit_import(engine, event_id=event_id, plan=plan, choices=None, staff_id=None)
+    assert done.new_customers == 1 and done.updated_customers == 1
+    with read_session(engine) as s:
+        assert s.execute(select(func.count()).select_from(Customer).where(Customer.phone == "13800009999")
+                         ).scalar_one() == 1
+        assert s.execute(select(func.count()).select_from(Invitation)).scalar_one() == 2
