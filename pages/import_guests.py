@@ -92,17 +92,18 @@ def cleaned_rows(plan: importer.ImportPlan) -> None:
     data = [{
         tr("import.row"): r.row, tr("import.col_status"): status(r),
         tr("field.name"): r.data.get("name", ""), tr("field.phone"): r.data.get("phone") or "",
-        tr("field.plate"): format_plate(r.data.get("plate")), tr("field.vin"): r.data.get("vin") or "",
-        tr("field.model"): r.data.get("model", ""), tr("field.category"): tr(f"group.{r.data.get('group', 'natural')}"),
-        tr("field.advisor"): r.data.get("advisor", ""),
+        tr("import.reason"): importer.row_reason(r, lang),
+        tr("field.plate"): format_plate(r.data.get("plate")), tr("field.advisor"): r.data.get("advisor", ""),
+        tr("field.category"): tr(f"group.{r.data.get('group', 'natural')}"),
+        tr("field.vin"): r.data.get("vin") or "", tr("field.model"): r.data.get("model", ""),
         tr("field.commercial_expiry"): str(r.data.get("commercial_expiry") or ""),
         tr("field.compulsory_expiry"): str(r.data.get("compulsory_expiry") or ""),
         tr("field.insurer_last"): r.data.get("insurer_last", ""),
         tr("field.call_outcome"): tr(f"import.outcome.{r.data['call_outcome']}") if r.data.get("call_outcome") else "",
-        tr("import.reason"): importer.row_reason(r, lang),
     } for r in chunk]
     if data:
-        st.dataframe(pd.DataFrame(data), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame(data), hide_index=True, width="stretch",
+                     column_config={tr("import.reason"): st.column_config.TextColumn(width="large")})
 
 
 def advisor_step(plan: importer.ImportPlan) -> tuple[dict[str, int | None], list[str]]:
