@@ -18,13 +18,18 @@ eng = engine()
 ss = st.session_state
 PAGE_SIZE = 50
 UNASSIGNED = -1  # the "unassigned" choice of an advisor name (None = not chosen yet)
+STAGES = {"read": "import.stage.read", "validate": "import.stage.validate", "customers": "import.stage.customers",
+          "vehicles": "import.stage.vehicles", "invitations": "import.stage.invitations", "assign": "import.stage.assign"}
+OUTCOMES = {"confirmed": "import.outcome.confirmed", "unsure": "import.outcome.unsure",
+            "no_answer": "import.outcome.no_answer", "not_interested": "import.outcome.not_interested"}
+NOTES = {"inactive": "import.advisor_note.inactive", "not_caller": "import.advisor_note.not_caller"}
 
 
 def progress_bar():
     bar = st.progress(0.0, text=tr("import.stage.read"))
 
     def tick(fraction: float, stage: str) -> None:
-        bar.progress(min(max(fraction, 0.0), 1.0), text=tr(f"import.stage.{stage}"))
+        bar.progress(min(max(fraction, 0.0), 1.0), text=tr(STAGES.get(stage, "import.stage.read")))
     return bar, tick
 
 
@@ -99,7 +104,7 @@ def cleaned_rows(plan: importer.ImportPlan) -> None:
         tr("field.commercial_expiry"): str(r.data.get("commercial_expiry") or ""),
         tr("field.compulsory_expiry"): str(r.data.get("compulsory_expiry") or ""),
         tr("field.insurer_last"): r.data.get("insurer_last", ""),
-        tr("field.call_outcome"): tr(f"import.outcome.{r.data['call_outcome']}") if r.data.get("call_outcome") else "",
+        tr("field.call_outcome"): tr(OUTCOMES[r.data["call_outcome"]]) if r.data.get("call_outcome") else "",
     } for r in chunk]
     if data:
         st.dataframe(pd.DataFrame(data), hide_index=True, width="stretch",
@@ -127,7 +132,7 @@ def advisor_step(plan: importer.ImportPlan) -> tuple[dict[str, int | None], list
         index = options.index(m.staff_id) if m.staff_id in options else None
         label = tr("import.advisor_rows", name=m.name, n=m.rows)
         if m.note:
-            label += f"（{tr('import.advisor_note.' + m.note)}）"
+            label += f"（{tr(NOTES[m.note])}）"
         with cols[i % 3]:
             value = st.selectbox(
                 label, options, index=index, key=f"adv_{plan.preview_id}_{i}", placeholder=tr("import.advisor_choose"),
