@@ -855,6 +855,9 @@ def _write(session: Session, event_id: int, w: _Writes, progress: Progress | Non
         if prepared is None:
             prepared = _prepare_sqlite(w, _fingerprint(session))
         cursor = conn.connection.driver_connection.cursor()
+        # a big import touches index pages all over the file: a larger page cache for this
+        # connection keeps them in memory instead of spilling to the WAL mid-transaction
+        cursor.execute("PRAGMA cache_size=-131072")
         for sql, params in prepared:
             if params:
                 cursor.executemany(sql, params)
