@@ -508,6 +508,26 @@ def plan_import(path: str | Path, content: bytes | None = None, *, today: date |
     return plan
 
 
+def worker_init(memory_gib: int = 4) -> None:
+    """A sheet-reading worker: capped in memory, so even a reader bug we did not foresee ends
+    in that worker (the page says the file cannot be read), never in the server."""
+    import resource
+
+    limit = memory_gib << 30
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def plan_in_worker(name: str, content: bytes, max_bytes: int | None, progress_value=None) -> ImportPlan:
+    """plan_import() for a worker process (the page runs big sheets there, so the server that
+    answers every desk never spends seconds of CPU on a sheet). `progress_value` is a shared
+    multiprocessing Value the page reads for its progress bar."""
+    def tick(fraction: float, _stage: str) -> None:
+        if progress_value is not None:
+            progress_value.value = fraction
+
+    return plan_import(name, content, progress=tick, max_bytes=max_bytes)
+
+
 def plan_table(rows: list[list], *, filename: str = "", today: date | None = None,
                progress: Progress | None = None) -> ImportPlan:
     first, start, cols = find_header(rows)

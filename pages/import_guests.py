@@ -33,6 +33,46 @@ def progress_bar():
     return bar, tick
 
 
+WORKER_FROM_BYTES = 1 << 20  # smaller sheets are read here: starting a worker would cost more
+
+
+@st.cache_resource
+def _worker_pool():
+    """One worker process per server for reading sheets, and the jobs it runs, by file hash."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = mp.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=importer.worker_init), ctx.Manager(), {}
+
+
+def plan_outside(name: str, content: bytes, digest: str, limit: int, tick) -> importer.ImportPlan:
+    """The plan of a big sheet is made in the worker process, outside this rerun (a rerun that
+    interrupts the wait finds the same job again by the file's hash)."""
+    if len(content) < WORKER_FROM_BYTES:
+        return importer.plan_import(name, content, progress=tick, max_bytes=limit)
+    import time
+
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool, manager, jobs = _worker_pool()
+    job = jobs.get(digest)
+    if job is None:
+        progress = manager.Value("d", 0.0)
+        job = jobs[digest] = (pool.submit(importer.plan_in_worker, name, content, limit, progress), progress)
+    future, progress = job
+    while not future.done():
+        value = progress.value
+        tick(value, "validate" if value >= 0.1 else "read")
+        time.sleep(0.25)
+    jobs.pop(digest, None)
+    try:
+        return future.result()
+    except BrokenProcessPool:  # the worker died on this file; the server did not
+        _worker_pool.clear()
+        raise importer.ImportFileError(tr("import.unreadable", name=name)) from None
+
+
 def load_plan(upload) -> importer.ImportPlan | None:
     """The plan of the uploaded file, made once per file (by its hash) and kept for the reruns."""
     limit = settings().max_upload_bytes
@@ -51,7 +91,7 @@ def load_plan(upload) -> importer.ImportPlan | None:
         return cached
     bar, tick = progress_bar()
     try:
-        plan = importer.plan_import(upload.name, content, progress=tick, max_bytes=limit)
+        plan = plan_outside(upload.name, content, digest, limit, tick)
         if not plan.rows:
             raise importer.ImportFileError(tr("import.empty_file"))
     except importer.ImportFileError as e:

@@ -135,3 +135,16 @@ def test_sms_details_and_cards_per_advisor(store):
     assert not at.exception
     labels = [d.proto.label for d in at.get("download_button")]
     assert any(label.startswith("陈晓东（") for label in labels) and any(label.startswith("李婷（") for label in labels)
+
+
+def test_a_big_sheet_is_read_in_the_worker_process(store):
+    """Sheets over 1 MB are planned in a worker process (the server keeps answering the desks);
+    the preview is the same."""
+    rows = [["客户姓名", "手机号", "车牌号", "备注"]] + [[f"客户{i}", f"139{i:08d}", "", "x" * 60] for i in range(15000)]
+    text = "\n".join(",".join(map(str, r)) for r in rows).encode("utf-8")
+    assert len(text) > 1 << 20
+    at = as_manager(store)
+    at.file_uploader(key="import_file").set_value(("big.csv", text, "text/csv")).run()
+    assert not at.exception
+    assert "新客户15000" in texts(at).replace(" ", "")
+    assert "第 1 / 300 页，共 15000 行" in texts(at)
