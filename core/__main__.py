@@ -91,7 +91,7 @@ def cmd_import(args, engine) -> int:
 def cmd_export(args, engine) -> int:
     from core.invitations import export_invitations
 
-    n = export_invitations(engine, _event_id(engine, args.event), args.file)
+    n = export_invitations(engine, _event_id(engine, args.event), args.file, short=args.short)
     print(f"{n} invitations -> {args.file}", file=sys.stderr)
     return 0
 
@@ -129,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("export-invitations", help="write the invitations with codes and SMS text to .xlsx")
     p.add_argument("--event", required=True, help="event id or exact name")
     p.add_argument("file")
+    p.add_argument("--short", action="store_true", help="one-segment SMS (at most 70 characters)")
     p.set_defaults(fn=cmd_export)
     p = sub.add_parser("demo", help="load the demo event and print its id")
     p.add_argument("--if-empty", action="store_true", help="only when the store has no event")
