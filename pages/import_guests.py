@@ -1,6 +1,7 @@
 """客户导入: the DMS list, previewed from reads only, decided by the manager, committed once;
 then the SMS sheet, the cards per advisor and the assignment."""
 import io
+import re
 
 import pandas as pd
 import streamlit as st
@@ -18,6 +19,15 @@ eng = engine()
 ss = st.session_state
 PAGE_SIZE = 50
 UNASSIGNED = -1  # the "unassigned" choice of an advisor name (None = not chosen yet)
+_MD = re.compile(r"([\\`*_\[\]{}()#+\-.!|~<>$:])")
+
+
+def md(text) -> str:
+    """Text from a sheet (names, headers, addresses) where Streamlit renders Markdown (labels,
+    captions, messages): every Markdown character escaped, so a name is only ever text."""
+    return _MD.sub(r"\\\1", str(text))
+
+
 STAGES = {"read": "import.stage.read", "validate": "import.stage.validate", "customers": "import.stage.customers",
           "vehicles": "import.stage.vehicles", "invitations": "import.stage.invitations", "assign": "import.stage.assign"}
 OUTCOMES = {"confirmed": "import.outcome.confirmed", "unsure": "import.outcome.unsure",
@@ -77,7 +87,7 @@ def load_plan(upload) -> importer.ImportPlan | None:
     """The plan of the uploaded file, made once per file (by its hash) and kept for the reruns."""
     limit = settings().max_upload_bytes
     if upload.size > limit:
-        st.error(tr("import.too_big", size=f"{upload.size / 1048576:.1f}", limit=f"{limit / 1048576:.0f}"))
+        st.error(md(tr("import.too_big", size=f"{upload.size / 1048576:.1f}", limit=f"{limit / 1048576:.0f}")))
         return None
     cached = ss.get("import_plan")
     if cached is not None and ss.get("import_file_id") == upload.file_id:
@@ -96,7 +106,7 @@ def load_plan(upload) -> importer.ImportPlan | None:
             raise importer.ImportFileError(tr("import.empty_file"))
     except importer.ImportFileError as e:
         bar.empty()
-        st.error(str(e))
+        st.error(md(e))
         return None
     except Exception:  # noqa: BLE001 - no traceback reaches a desk
         bar.empty()
@@ -170,7 +180,7 @@ def advisor_step(plan: importer.ImportPlan) -> tuple[dict[str, int | None], list
         options = ([m.suggestion_id] if m.suggestion_id else []) + [p.id for p in people if p.id != m.suggestion_id]
         options.append(UNASSIGNED)
         index = options.index(m.staff_id) if m.staff_id in options else None
-        label = tr("import.advisor_rows", name=m.name, n=m.rows)
+        label = tr("import.advisor_rows", name=md(m.name), n=m.rows)
         if m.note:
             label += f"（{tr(NOTES[m.note])}）"
         with cols[i % 3]:
@@ -194,7 +204,7 @@ def phone_step(plan: importer.ImportPlan) -> frozenset[str]:
     merge = set()
     for phone, rows in plan.phone_groups.items():
         listing = "、".join(f"{tr('import.row')} {n}: {by_row[n].data['name'] or '—'}" for n in rows)
-        if st.checkbox(tr("import.phone_merge", phone=phone, rows=listing), key=f"merge_{plan.preview_id}_{phone}"):
+        if st.checkbox(md(tr("import.phone_merge", phone=phone, rows=listing)), key=f"merge_{plan.preview_id}_{phone}"):
             merge.add(phone)
     return frozenset(merge)
 
@@ -219,7 +229,7 @@ if plan is not None:
     st.caption(tr("import.columns_read", row=plan.header_row,
                   columns="、".join(tr(f"field.{f}") for f in sorted(plan.columns, key=plan.columns.get))))
     if plan.ignored:
-        st.caption(tr("import.columns_ignored", columns="、".join(plan.ignored)))
+        st.caption(md(tr("import.columns_ignored", columns="、".join(plan.ignored))))
     else:
         st.caption(tr("import.columns_ignored_none"))
     done = ss.get("import_done")
@@ -230,7 +240,7 @@ if plan is not None:
     try:
         report = preview_counts(plan, counted)
     except DeskError as e:
-        st.error(refusal_text(e))
+        st.error(md(refusal_text(e)))
         st.stop()
     c = st.columns(6)
     c[0].metric(tr("import.m_new_customers"), report.new_customers)
@@ -263,7 +273,7 @@ if plan is not None:
                 st.rerun()
             except DeskError as e:
                 bar.empty()
-                (st.info if e.reason == "import_already_done" else st.error)(refusal_text(e))
+                (st.info if e.reason == "import_already_done" else st.error)(md(refusal_text(e)))
             except Exception:  # noqa: BLE001
                 bar.empty()
                 import logging
@@ -293,7 +303,7 @@ if counts:
     short = st.radio(tr("import.sms_style"), [True, False], horizontal=True, key="sms_short",
                      format_func=lambda v: tr("import.sms_short") if v else tr("import.sms_long")) is True
     sample = sms_text(event, rows[0]["name"], rows[0]["code"], short=short)
-    st.caption(tr("import.sms_sample", n=len(sample), text=sample))
+    st.caption(md(tr("import.sms_sample", n=len(sample), text=sample)))
     if st.button(tr("import.make_sms"), key="make_sms"):
         with desk_action():
             buf = io.BytesIO()
@@ -315,7 +325,7 @@ if counts:
         st.caption(tr("import.cards_ready", n=sum(n for n, _ in ss["cards"].values())))
         cols = st.columns(4)
         for i, (advisor, (n, data)) in enumerate(ss["cards"].items()):
-            cols[i % 4].download_button(tr("import.download_cards_for", advisor=advisor, n=n), data,
+            cols[i % 4].download_button(md(tr("import.download_cards_for", advisor=advisor, n=n)), data,
                                         file_name=f"邀请卡-{advisor}.zip", mime="application/zip", key=f"dl_cards_{i}")
 
     st.subheader(tr("import.assignment"))
