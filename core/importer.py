@@ -306,6 +306,10 @@ def read_rows(path: str | Path, content: bytes | None = None, *, max_bytes: int 
         raise
     except Exception as exc:  # calamine raises several types for a damaged file
         raise ImportFileError(t("import.unreadable", name=Path(name).name)) from exc
+    except BaseException as exc:  # a Rust panic arrives as pyo3's PanicException (a BaseException)
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise ImportFileError(t("import.unreadable", name=Path(name).name)) from exc
     if sheet is None:
         raise ImportFileError(t("import.empty_file"))
     return sheet

@@ -252,3 +252,35 @@ def test_preview_holds_no_write_lock(seeded_sqlite, tmp_path):
     finally:
         importer._resolve = original
         release.set()
+
+
+def test_fuzzed_files_end_in_a_plan_or_a_plain_refusal():
+    from hypothesis import given, settings, strategies as st
+
+    @settings(max_examples=120, deadline=None)
+    @given(st.sampled_from(["a.xlsx", "a.csv", "a.xls"]), st.binary(max_size=2000))
+    def check(name, content):
+        try:
+            importer.plan_import(name, content)
+        except importer.ImportFileError as e:
+            assert str(e) and "Traceback" not in str(e)
+
+    check()
+
+
+def test_fuzzed_zip_parts_end_in_a_plan_or_a_plain_refusal(tmp_path):
+    """Any sheet XML inside a well-formed zip: the extent scan and calamine never escape."""
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.text(alphabet='<>/="rcv AZ019 tis', max_size=300))
+    def check(body):
+        xml = ('<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+               f'<sheetData>{body}</sheetData></worksheet>').encode()
+        path = raw_xlsx(tmp_path / "f.xlsx", [], sheet_xml=xml)
+        try:
+            importer.plan_import(path)
+        except importer.ImportFileError:
+            pass
+
+    check()
