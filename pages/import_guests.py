@@ -12,7 +12,7 @@ from core.errors import DeskError
 from core.events import invitation_counts, reassign
 from core.invitations import card_zips, export_invitations, invitation_rows, set_invitation_details, sms_text
 from core.validate import format_plate
-from pages.common import desk_action, engine, refusal_text, require_station, tr
+from pages.common import counters_strip, desk_action, engine, refusal_text, require_station, tr
 
 station = require_station("import")
 eng = engine()
@@ -242,13 +242,12 @@ if plan is not None:
     except DeskError as e:
         st.error(md(refusal_text(e)))
         st.stop()
-    c = st.columns(6)
-    c[0].metric(tr("import.m_new_customers"), report.new_customers)
-    c[1].metric(tr("import.m_updated_customers"), report.updated_customers)
-    c[2].metric(tr("import.m_new_invitations"), report.new_invitations)
-    c[3].metric(tr("import.m_unassigned"), report.unassigned)
-    c[4].metric(tr("import.m_warned"), len(report.warned))
-    c[5].metric(tr("import.m_rejected"), len(report.rejected))
+    counters_strip([(tr("import.m_new_customers"), report.new_customers, ""),
+                    (tr("import.m_updated_customers"), report.updated_customers, ""),
+                    (tr("import.m_new_invitations"), report.new_invitations, ""),
+                    (tr("import.m_unassigned"), report.unassigned, ""),
+                    (tr("import.m_warned"), len(report.warned), ""),
+                    (tr("import.m_rejected"), len(report.rejected), "")])  # wraps two by two on a phone
     cleaned_rows(plan)
 
     st.subheader(tr("import.commit_title"))

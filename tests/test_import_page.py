@@ -59,7 +59,9 @@ def count(store, model) -> int:
 def texts(at) -> str:
     parts = [e.value for kind in ("caption", "markdown", "success", "info", "warning", "error", "text")
              for e in at.get(kind) if hasattr(e, "value")]
-    parts += [m.label + str(m.value) for m in at.get("metric")]
+    import re
+
+    parts += [re.sub(r"<[^>]+>", "", str(h.proto.body)) for h in at.get("html")]  # the counters strip
     return "\n".join(str(p) for p in parts)
 
 
