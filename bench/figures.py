@@ -140,6 +140,117 @@ def bench_import(tmp: Path, size: int) -> None:
     dispose_all()
 
 
+# --- 3b. the other desks while a big sheet is previewed and committed ----------------------
+def _desk_loop(url: str, event_id: int, codes: list[str], stop, ready, out) -> None:
+    """Another desk: check-ins (each one a write) back to back, with when each started."""
+    engine = get_engine(url)
+    checkin.counters(engine, event_id)
+    ready.set()
+    samples = []
+    i = 0
+    while not stop.is_set():
+        code = codes[i % len(codes)]
+        i += 1
+        t0 = time.time()
+        try:
+            checkin.check_in(engine, event_id=event_id, raw=code, desk="签到台2", staff_id=None)
+        except Exception:  # noqa: BLE001 - already checked in: still a write (the audit row)
+            pass
+        samples.append((t0, time.time() - t0))
+        time.sleep(0.01)  # a desk scans every few seconds; 100 scans/s is plenty of pressure
+    dispose_all()
+    out.put(samples)
+
+
+def bench_import_wait(tmp: Path, size: int) -> None:
+    """The time the other desks wait while a `size`-row sheet is previewed (reads only) and then
+    committed (one write transaction). Goal (issue 10): no desk waits more than 200 ms during the
+    preview; the commit holds the write lock < 1 s per 20 000 rows."""
+    import multiprocessing as mp
+
+    from openpyxl import Workbook
+
+    url, event_id, names = make_store(tmp / "wait.db", 2000)
+    engine = get_engine(url)
+    codes = codes_of(engine, event_id)
+    path = tmp / "big.xlsx"
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet()
+    for row in dms_rows(size, seed=21, advisors=names):
+        sheet.append(row)
+    book.save(path)
+    ctx = mp.get_context("spawn")
+    stop, ready, out = ctx.Event(), ctx.Event(), ctx.Queue()
+    desk = ctx.Process(target=_desk_loop, args=(url, event_id, codes, stop, ready, out))
+    desk.start()
+    ready.wait(60)
+    time.sleep(1.0)
+    t_preview = time.time()
+    plan = importer.plan_import(path)
+    report = importer.preview_import(engine, event_id, plan)
+    import contextlib
+
+    import core.store as store_module
+
+    held: list[float] = []
+    real_write_session = store_module.write_session
+
+    @contextlib.contextmanager
+    def timed_write_session(eng):  # the lock is taken on entering write_session (BEGIN IMMEDIATE)
+        t = time.perf_counter()
+        try:
+            with real_write_session(eng) as s:
+                yield s
+        finally:
+            held.append(time.perf_counter() - t)
+
+    resolves = []
+    real_resolve = importer._resolve
+
+    def counted_resolve(*a, **k):
+        resolves.append(1)
+        return real_resolve(*a, **k)
+
+    importer._resolve = counted_resolve
+    t_commit = time.time()
+    t0 = time.perf_counter()
+    store_module.write_session = timed_write_session
+    try:
+        done = importer.commit_import(engine, event_id=event_id, plan=plan, choices=None, staff_id=None, desk="bench")
+    finally:
+        store_module.write_session = real_write_session
+        importer._resolve = real_resolve
+    commit_total = time.perf_counter() - t0
+    commit_s = sum(held)
+    t_end = time.time()
+    time.sleep(0.5)
+    stop.set()
+    samples = out.get(timeout=60)
+    desk.join(30)
+
+    def phase(a: float, b: float) -> list[float]:
+        return [lat for t, lat in samples if a <= t < b]
+
+    before = phase(0, t_preview)
+    during_preview = phase(t_preview, t_commit)
+    during_commit = phase(t_commit - 0.001, t_end)
+    # a check-in that started before the commit and finished after it waited too
+    waited_commit = max([lat for t, lat in samples if t < t_end and t + lat > t_commit] or [0])
+    per_20k = commit_s / (size / 20000)
+    worst_preview = max(during_preview or [0])
+    ok = worst_preview <= 0.2 and per_20k < 1
+    record(f"Other desks while a {size}-row sheet is previewed, then committed (check-in loop in another process)",
+           f"preview {t_commit - t_preview:.1f} s: desk max wait {ms(worst_preview)} ms over {len(during_preview)} "
+           f"check-ins; commit {commit_total:.2f} s of which the write lock {commit_s:.2f} s = {per_20k:.2f} s per "
+           f"20 000 rows ({len(resolves)} resolution(s)), desk max wait {ms(waited_commit)} ms", "preview <= 200 ms; commit < 1 s per 20 000 rows", ok,
+           f"desk alone max {ms(max(before or [0]))} ms, p50 {ms(pct(before, 0.5)) if before else 0} ms",
+           {"preview_s": t_commit - t_preview, "preview_max_wait_ms": ms(worst_preview),
+            "preview_p99_ms": ms(pct(during_preview, 0.99)) if during_preview else None,
+            "commit_s": commit_total, "commit_lock_s": commit_s, "commit_per_20k_s": per_20k, "commit_max_wait_ms": ms(waited_commit),
+            "commit_checkins": len(during_commit), "commit_resolutions": len(resolves), "new_invitations": done.new_invitations,
+            "previewed_invitations": report.new_invitations})
+
+
 # --- 4. board query -------------------------------------------------------------------------
 def bench_board(tmp: Path, renewals: int, advisors: int) -> None:
     url, event_id, names = make_store(tmp / "board.db", renewals, advisors=advisors)
@@ -415,13 +526,14 @@ def machine() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
-    parser.add_argument("--only", nargs="*", help="checkin import board writers printing browser memory")
+    parser.add_argument("--only", nargs="*", help="checkin import import_wait board writers printing browser memory")
     args = parser.parse_args()
     q = args.quick
     figures = {
         "checkin": lambda t: bench_checkin(t, 2000 if q else 20000, 50 if q else 300),
         "browser": lambda t: bench_browser(t, 2000 if q else 20000, 10 if q else 40),
         "import": lambda t: bench_import(t, 2000 if q else 20000),
+        "import_wait": lambda t: bench_import_wait(t, 5000 if q else 100000),
         "board": lambda t: bench_board(t, 1000 if q else 10000, 50),
         "writers": lambda t: bench_writers(t, 5 if q else 25),
         "printing": lambda t: bench_printing(),

@@ -55,8 +55,35 @@ def cmd_import(args, engine) -> int:
     if not plan.rows:
         print(t("import.empty_file"), file=sys.stderr)
         return 2
-
-    report = importer.import_guests(engine, event_id, plan, dry_run=args.dry_run, desk="cli")
+    # Advisors: exact names of active callers, then --advisor NAME=STAFF; the rest must be
+    # decided (--unmapped-advisors unassigned), never created.
+    matches = importer.match_advisors(engine, plan)
+    choices = importer.default_choices(matches)
+    with read_session(engine) as s:
+        callers = {p.name: p.id for p in importer.callers(s)}
+    for pair in args.advisor or []:
+        name, _, staff = pair.partition("=")
+        name = importer.normalize_name(name)
+        if staff.strip() and staff.strip() not in callers:
+            print(t("reason.import_advisor_not_caller", names=staff.strip()), file=sys.stderr)
+            return 2
+        choices.advisors[name] = callers.get(staff.strip())  # "NAME=" leaves it unassigned
+    unmapped = [m for m in matches if m.name not in choices.advisors]
+    if unmapped and args.unmapped_advisors == "unassigned":
+        choices.advisors.update({m.name: None for m in unmapped})
+    elif unmapped:
+        by_id = {v: k for k, v in callers.items()}
+        hint = "；".join(f"{m.name}" + (f"（相近：{by_id[m.suggestion_id]}）" if m.suggestion_id in by_id else "")
+                        for m in unmapped)
+        print(t("reason.import_advisor_unmapped", count=len(unmapped), names=hint)
+              + " 用 --advisor 姓名=员工 指定，或 --unmapped-advisors unassigned。", file=sys.stderr)
+        return 2
+    choices.merge_phones = frozenset(args.merge_phone or [])
+    try:
+        report = importer.import_guests(engine, event_id, plan, dry_run=args.dry_run, desk="cli", choices=choices)
+    except DeskError as e:
+        print(t(f"reason.{e.reason}", **e.info), file=sys.stderr)
+        return 2
     print(json.dumps(report.as_dict(), ensure_ascii=False))
     return 0
 
@@ -64,7 +91,7 @@ def cmd_import(args, engine) -> int:
 def cmd_export(args, engine) -> int:
     from core.invitations import export_invitations
 
-    n = export_invitations(engine, _event_id(engine, args.event), args.file)
+    n = export_invitations(engine, _event_id(engine, args.event), args.file, short=args.short)
     print(f"{n} invitations -> {args.file}", file=sys.stderr)
     return 0
 
@@ -91,11 +118,18 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("import-guests", help="import a DMS customer list (.xlsx, .xls, .csv); prints a JSON report")
     p.add_argument("file")
     p.add_argument("--event", required=True, help="event id or exact name")
-    p.add_argument("--dry-run", action="store_true", help="report only, write nothing")
+    p.add_argument("--dry-run", action="store_true", help="report only (reads only), write nothing")
+    p.add_argument("--advisor", action="append", metavar="NAME=STAFF",
+                   help="map an advisor name of the sheet to an active caller (STAFF empty: unassigned)")
+    p.add_argument("--unmapped-advisors", choices=("ask", "unassigned"), default="ask",
+                   help="names matching no active caller: refuse (ask, the default) or leave unassigned")
+    p.add_argument("--merge-phone", action="append", metavar="PHONE",
+                   help="rows with this phone and different names are one customer")
     p.set_defaults(fn=cmd_import)
     p = sub.add_parser("export-invitations", help="write the invitations with codes and SMS text to .xlsx")
     p.add_argument("--event", required=True, help="event id or exact name")
     p.add_argument("file")
+    p.add_argument("--short", action="store_true", help="one-segment SMS (at most 70 characters)")
     p.set_defaults(fn=cmd_export)
     p = sub.add_parser("demo", help="load the demo event and print its id")
     p.add_argument("--if-empty", action="store_true", help="only when the store has no event")

@@ -1,17 +1,28 @@
-"""The customer list from the DMS: read a messy sheet, plan every row, then commit or not.
+"""The customer list from the DMS: read a messy sheet (bounded), plan every row, let the
+manager decide, then commit once.
 
-plan_import() reads and validates without touching the store; apply_import() writes the
-accepted rows in the caller's transaction (all or nothing). A dry run is apply_import()
-rolled back, so its counts are exact.
+plan_import() reads and validates without touching the store (size, zip and sheet extent
+checked before calamine reads a cell). preview_import() resolves the plan against the store
+with reads only, so a preview never holds the write lock; commit_import() does the same
+resolution inside one write transaction and writes, once per preview. Advisors are never
+created: each name in the sheet is mapped by the manager to an active caller or left
+unassigned (split evenly among the callers).
 """
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
+import re
+import secrets
+import zipfile
+import zlib
 from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Callable
 
 from sqlalchemy import Date, DateTime, bindparam, func, insert, select, update
 from sqlmodel import Session
@@ -19,7 +30,8 @@ from sqlmodel import Session
 from core import codes
 from core.clock import now
 from core.i18n import t
-from core.models import CALLER_ROLES, Customer, Invitation, Staff, Vehicle
+from core.errors import DeskError
+from core.models import CALLER_ROLES, ActionNonce, Customer, Invitation, Staff, Vehicle
 from core.validate import check_vin, clean, normalize_phone, normalize_plate, parse_date
 
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -33,7 +45,7 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "expiry": ("保险到期日期", "保险到期日", "到期日期", "到期日"),
     "insurer_last": ("上年承保公司", "上年保险公司", "承保公司", "保险公司"),
     "category": ("客户类别", "客户类型", "客户分类", "类别"),
-    "advisor": ("续保专员", "服务顾问", "业务员姓名", "续保顾问", "业务员", "邀约人", "专员"),
+    "advisor": ("续保专员", "专属顾问", "服务顾问", "业务员姓名", "续保顾问", "邀约顾问", "业务员", "邀约人", "专员", "顾问"),
     "loss_year": ("流失年份", "流失年度"),
     "call_outcome": ("回访结果", "邀约结果", "电话结果"),
 }
@@ -68,10 +80,35 @@ class ImportPlan:
     header_row: int
     columns: dict[str, int]
     rows: list[RowPlan]
+    ignored: list[str] = field(default_factory=list)  # header texts of the columns not read
+    digest: str = ""  # sha256 of the file: the preview is cached by it
+    preview_id: str = field(default_factory=lambda: secrets.token_hex(8))  # a commit acts once per preview
+    phone_groups: dict[str, list[int]] = field(default_factory=dict)  # phone -> rows, different names
 
     @property
     def usable(self) -> list[RowPlan]:
         return [r for r in self.rows if not r.errors and r.duplicate_of is None]
+
+    def advisor_names(self) -> dict[str, int]:
+        """Each advisor name in the sheet (retained rows; lost ones are split) -> its rows."""
+        out: dict[str, int] = {}
+        for r in self.usable:
+            if r.data["advisor"] and r.data["group"] != "lost":
+                out[r.data["advisor"]] = out.get(r.data["advisor"], 0) + 1
+        return out
+
+    @property
+    def nonce(self) -> str:
+        return f"import:{self.digest}:{self.preview_id}"
+
+
+@dataclass
+class ImportChoices:
+    """What the manager decided in the preview. `advisors`: each sheet name -> an active
+    caller's id, or None for "unassigned" (split among the callers). `merge_phones`: phones whose
+    differently named rows are one customer after all."""
+    advisors: dict[str, int | None] = field(default_factory=dict)
+    merge_phones: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -80,51 +117,228 @@ class ImportReport:
     updated: int = 0
     warned: list[dict] = field(default_factory=list)
     rejected: list[dict] = field(default_factory=list)
+    new_customers: int = 0
+    updated_customers: int = 0
+    new_vehicles: int = 0
+    new_invitations: int = 0
+    updated_invitations: int = 0
+    unassigned: int = 0  # invitations left for the even split among callers
 
     def as_dict(self) -> dict:
-        return {"accepted": self.accepted, "updated": self.updated,
-                "warned": self.warned, "rejected": self.rejected}
+        return {"accepted": self.accepted, "updated": self.updated, "warned": self.warned,
+                "rejected": self.rejected, "new_customers": self.new_customers,
+                "updated_customers": self.updated_customers, "new_vehicles": self.new_vehicles,
+                "new_invitations": self.new_invitations, "updated_invitations": self.updated_invitations,
+                "unassigned": self.unassigned}
 
 
-# --- reading ------------------------------------------------------------------------------
-def read_rows(path: str | Path, content: bytes | None = None) -> list[list]:
-    """All cells of the first sheet with content, from A1 (row index + 1 = Excel's row number)."""
+@dataclass
+class AdvisorMatch:
+    name: str  # as in the sheet (spaces inside hanzi removed)
+    rows: int
+    staff_id: int | None  # an exact match among the active callers
+    suggestion_id: int | None  # a close match, for the manager to confirm
+    note: str = ""  # "not_caller" / "inactive" when the name is staff who cannot take customers
+
+
+# --- reading, bounded --------------------------------------------------------------------
+MAX_ROWS = 100_000  # customer rows
+MAX_COLS = 200
+HEADER_ROOM = 50  # title and header rows above the customers
+MAX_UNZIPPED = 400 * 1024 * 1024  # all parts of an .xlsx together, uncompressed
+MAX_RATIO = 100  # uncompressed / compressed of any part over 1 MB; sheet XML is ~5-20
+_EXCEL_MAX_ROWS, _EXCEL_MAX_COLS = 1_048_576, 16_384
+
+# Cells with a value: calamine ignores self-closing, style-only cells (<c r="Z9" s="1"/>).
+_CELL_REF = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Za-z]+)([0-9]+)"[^>]*(?<!/)>')
+# A row whose cells carry no reference of their own (calamine places them by the row's r).
+_ROW_REF = re.compile(rb'<(?:\w+:)?row\s[^>]*?\br="([0-9]+)"[^>]*(?<!/)>\s*<(?:\w+:)?c(?:\s(?![^>]*\br=)[^>]*)?(?<!/)>')
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s[^>]*?\bref="([A-Za-z]*)([0-9]*)(?::([A-Za-z]+)([0-9]+))?"')
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\uf900-\ufaff])\s+(?=[\u3400-\u9fff\uf900-\ufaff])")
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + (ch - 64)
+    return n
+
+
+def _too_large(rows: int, cols: int) -> None:
+    if rows > MAX_ROWS + HEADER_ROOM or cols > MAX_COLS:
+        raise ImportFileError(t("import.too_many_cells", rows=f"{rows:,}", cols=f"{cols:,}",
+                                max_rows=f"{MAX_ROWS:,}", max_cols=MAX_COLS))
+
+
+def check_size(size: int, limit: int | None = None) -> None:
+    """Refuse a file larger than the setting before reading a byte of it."""
+    from core.config import settings
+
+    limit = limit or settings().max_upload_bytes
+    if size > limit:
+        raise ImportFileError(t("import.too_big", size=f"{size / 1048576:.1f}", limit=f"{limit / 1048576:.0f}"))
+
+
+def _xlsx_sheet_parts(z: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> its part in the zip, from xl/workbook.xml and its relationships."""
+    import xml.etree.ElementTree as ET
+
+    ns_main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    ns_rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    try:
+        book = ET.fromstring(z.read("xl/workbook.xml"))
+        rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ET.ParseError):
+        return {}
+    targets = {r.get("Id"): r.get("Target", "") for r in rels}
+    out = {}
+    for sheet in book.iter(f"{ns_main}sheet"):
+        target = targets.get(sheet.get(f"{ns_rel}id"), "")
+        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        out[sheet.get("name", "")] = part
+    return out
+
+
+def sheet_extent(z: zipfile.ZipFile, part: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """((declared rows, cols), (real rows, cols)) of one worksheet part, read as a bounded stream:
+    the declared <dimension> and the furthest cell that holds a value. No cell is parsed."""
+    declared = (0, 0)
+    rows = cols = 0
+    tail = b""
+    with z.open(part) as fh:  # zipfile stops at the declared size and checks the CRC
+        first = True
+        while True:
+            chunk = fh.read(1 << 20)
+            if not chunk:
+                break
+            buf = tail + chunk
+            if first:
+                m = _DIMENSION.search(buf[:4096])
+                if m:
+                    last_col, last_row = (m[3], m[4]) if m[3] else (m[1], m[2])
+                    declared = (int(last_row or 0), _col_number(last_col or b""))
+                first = False
+            digits = _CELL_REF.findall(buf)
+            if digits:
+                rows = max(rows, int(max((d for _c, d in digits), key=lambda d: (len(d), d))))
+                cols = max(cols, max(_col_number(c) for c in {c for c, _d in digits}))
+            row_refs = _ROW_REF.findall(buf)
+            if row_refs:
+                rows = max(rows, int(max(row_refs, key=lambda d: (len(d), d))))
+            tail = buf[-512:]
+    return declared, (rows, cols)
+
+
+def _check_xlsx(data: bytes, name: str) -> dict[str, str]:
+    """The zip before calamine sees it: sizes, compression ratio, and every sheet's extent."""
+    try:
+        z = zipfile.ZipFile(io.BytesIO(data))
+        infos = z.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise ImportFileError(t("import.unreadable", name=name)) from exc
+    total = sum(i.file_size for i in infos)
+    if len(infos) > 2000 or total > MAX_UNZIPPED or any(
+            i.file_size > 1 << 20 and i.file_size > MAX_RATIO * max(i.compress_size, 1) for i in infos):
+        raise ImportFileError(t("import.zip_bomb", name=name))
+    parts = _xlsx_sheet_parts(z)
+    extents = {}
+    try:
+        for sheet, part in parts.items():
+            if part in z.NameToInfo:
+                extents[sheet] = sheet_extent(z, part)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:  # a lying size fails the CRC
+        raise ImportFileError(t("import.unreadable", name=name)) from exc
+    z.close()
+    return extents
+
+
+def _check_extent(declared: tuple[int, int], real: tuple[int, int]) -> None:
+    if declared[0] > _EXCEL_MAX_ROWS or declared[1] > _EXCEL_MAX_COLS:
+        _too_large(*declared)
+    _too_large(*real)
+
+
+def cell_text(value) -> str:
+    """A cell as clean text: control characters (NUL, C0, C1) and lone surrogates dropped,
+    full-width folded, spaces trimmed and collapsed."""
+    if isinstance(value, str):
+        value = _CONTROL.sub("", value)
+    return clean(value)
+
+
+def normalize_name(value) -> str:
+    """Inner spaces between hanzi dropped (陈 国栋 -> 陈国栋); Latin names keep one space."""
+    return _CJK_GAP.sub("", cell_text(value))
+
+
+def read_rows(path: str | Path, content: bytes | None = None, *, max_bytes: int | None = None) -> list[list]:
+    """All cells of the first sheet with content, from A1 (row index + 1 = Excel's row number).
+    Bounded: the file's size, an .xlsx's zip and every sheet's extent are checked first."""
     name = str(path)
     suffix = Path(name).suffix.lower()
     if suffix not in SUFFIXES:
         raise ImportFileError(t("import.bad_type", name=Path(name).name))
+    check_size(len(content) if content is not None else Path(path).stat().st_size, max_bytes)
     data = content if content is not None else Path(path).read_bytes()
     if not data:
         raise ImportFileError(t("import.empty_file"))
     if suffix == ".csv":
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise ImportFileError(t("import.bad_encoding"))
-        return [row for row in csv.reader(io.StringIO(text))]
+        return _read_csv(data)
+    extents = _check_xlsx(data, Path(name).name) if suffix in (".xlsx", ".xlsm") else {}
     from python_calamine import CalamineWorkbook
 
+    sheet = None
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        sheet = None
         for sheet_name in book.sheet_names:
-            candidate = book.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
-            if any(any(clean(c) for c in r) for r in candidate):
+            if suffix in (".xlsx", ".xlsm"):
+                if sheet_name not in extents:
+                    continue  # a chart sheet, or a part we could not measure: never read unmeasured
+                _check_extent(*extents[sheet_name])
+            loaded = book.get_sheet_by_name(sheet_name)
+            _too_large(loaded.height, loaded.width)  # .xls: at most 65 536 × 256 by the format
+            candidate = loaded.to_python(skip_empty_area=False)
+            if any(any(cell_text(c) for c in r) for r in candidate):
                 sheet = candidate
                 break
+    except ImportFileError:
+        raise
     except Exception as exc:  # calamine raises several types for a damaged file
+        raise ImportFileError(t("import.unreadable", name=Path(name).name)) from exc
+    except BaseException as exc:  # a Rust panic arrives as pyo3's PanicException (a BaseException)
+        if type(exc).__name__ != "PanicException":
+            raise
         raise ImportFileError(t("import.unreadable", name=Path(name).name)) from exc
     if sheet is None:
         raise ImportFileError(t("import.empty_file"))
     return sheet
 
 
+def _read_csv(data: bytes) -> list[list]:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ImportFileError(t("import.bad_encoding"))
+    rows = []
+    try:
+        for row in csv.reader(io.StringIO(text.replace("\x00", ""))):
+            if len(row) > MAX_COLS:
+                _too_large(len(rows) + 1, len(row))
+            rows.append(row)
+            if len(rows) > MAX_ROWS + HEADER_ROOM:
+                _too_large(len(rows), max(len(r) for r in rows))
+    except csv.Error as exc:
+        raise ImportFileError(t("import.bad_csv", error=str(exc)[:80])) from exc
+    return rows
+
+
 def _header_key(cell) -> str:
-    return clean(cell).replace(" ", "").replace("*", "").replace("（", "(").lower()
+    return cell_text(cell).replace(" ", "").replace("*", "").replace("（", "(").lower()
 
 
 def _match_field(cell) -> str | None:
@@ -182,6 +396,21 @@ def find_header(rows: list[list]) -> tuple[int, int, dict[str, int]]:
     return first, data_start, cols
 
 
+def ignored_columns(rows: list[list], first: int, start: int, cols: dict[str, int]) -> list[str]:
+    """The header texts of the columns the import does not read (shown in the preview)."""
+    used = set(cols.values())
+    header_rows = rows[first:start]
+    width = max((len(r) for r in header_rows), default=0)
+    out = []
+    for c in range(width):
+        if c in used:
+            continue
+        text = " / ".join(dict.fromkeys(x for x in (cell_text(r[c]) if c < len(r) else "" for r in header_rows) if x))
+        if text:
+            out.append(text)
+    return out
+
+
 # --- validating ---------------------------------------------------------------------------
 def _category(value: str) -> str | None:
     v = value.lower()
@@ -198,12 +427,17 @@ def _outcome(value: str) -> str | None:
     return None
 
 
+_NO_PLATE = ("无", "-", "新车", "未上牌", "暂无")
+
+
 def plan_row(row_no: int, cells: dict[str, object], *, today: date, cleaned: dict[str, str] | None = None) -> RowPlan:
-    """Validate one row. `cells` are the raw values (dates need them); `cleaned` the same, cleaned."""
+    """Validate one row. `cells` are the raw values (dates need them); `cleaned` the same, cleaned.
+    Only a missing or bad phone or an unsafe name rejects a row: a bad plate or VIN is blanked
+    with a warning, so the customer is still invited."""
     plan = RowPlan(row=row_no)
     d = plan.data
-    c = cleaned if cleaned is not None else {f: clean(v) for f, v in cells.items()}
-    d["name"] = c.get("name", "")[:40]
+    c = cleaned if cleaned is not None else {f: cell_text(v) for f, v in cells.items()}
+    d["name"] = _CJK_GAP.sub("", c.get("name", ""))[:40]
     raw_phone = c.get("phone", "")
     d["phone"] = normalize_phone(raw_phone) if raw_phone else None
     if not d["name"] and not raw_phone:
@@ -219,15 +453,15 @@ def plan_row(row_no: int, cells: dict[str, object], *, today: date, cleaned: dic
 
     raw_plate = c.get("plate", "")
     d["plate"] = normalize_plate(raw_plate) if raw_plate else None
-    if raw_plate and d["plate"] is None and raw_plate not in ("无", "-", "新车", "未上牌"):
-        plan.errors.append(("import.row_bad_plate", {"value": raw_plate}))
+    if raw_plate and d["plate"] is None and raw_plate not in _NO_PLATE:
+        plan.warnings.append(("import.row_plate_blanked", {"value": raw_plate}))
 
     raw_vin = c.get("vin", "")
     d["vin"] = None
     if raw_vin:
         vin, problem = check_vin(raw_vin)
         if problem == "vin_format":
-            plan.errors.append(("import.row_bad_vin", {"value": raw_vin}))
+            plan.warnings.append(("import.row_vin_blanked", {"value": raw_vin}))
         else:
             d["vin"] = vin
             if problem == "vin_check_digit" and vin.startswith("L"):
@@ -249,7 +483,7 @@ def plan_row(row_no: int, cells: dict[str, object], *, today: date, cleaned: dic
 
     d["model"] = c.get("model", "")[:60]
     d["insurer_last"] = c.get("insurer_last", "")[:30]
-    d["advisor"] = c.get("advisor", "")[:20]
+    d["advisor"] = _CJK_GAP.sub("", c.get("advisor", ""))[:20]
     raw_cat = c.get("category", "")
     d["group"] = _category(raw_cat) if raw_cat else "natural"
     if d["group"] is None:
@@ -261,24 +495,61 @@ def plan_row(row_no: int, cells: dict[str, object], *, today: date, cleaned: dic
     return plan
 
 
-def plan_import(path: str | Path, content: bytes | None = None, *, today: date | None = None) -> ImportPlan:
-    return plan_table(read_rows(path, content), filename=Path(str(path)).name, today=today)
+Progress = Callable[[float, str], None]
 
 
-def plan_table(rows: list[list], *, filename: str = "", today: date | None = None) -> ImportPlan:
+def plan_import(path: str | Path, content: bytes | None = None, *, today: date | None = None,
+                progress: Progress | None = None, max_bytes: int | None = None) -> ImportPlan:
+    """Read (bounded) and validate a file; touches no store."""
+    if content is None:
+        check_size(Path(path).stat().st_size, max_bytes)
+        content = Path(path).read_bytes()
+    if progress:
+        progress(0.05, "read")
+    rows = read_rows(path, content, max_bytes=max_bytes)
+    plan = plan_table(rows, filename=Path(str(path)).name, today=today, progress=progress)
+    plan.digest = hashlib.sha256(content).hexdigest()
+    return plan
+
+
+def worker_init(memory_gib: int = 4) -> None:
+    """A sheet-reading worker: capped in memory, so even a reader bug we did not foresee ends
+    in that worker (the page says the file cannot be read), never in the server."""
+    import resource
+
+    limit = memory_gib << 30
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def plan_in_worker(name: str, content: bytes, max_bytes: int | None, progress_value=None) -> ImportPlan:
+    """plan_import() for a worker process (the page runs big sheets there, so the server that
+    answers every desk never spends seconds of CPU on a sheet). `progress_value` is a shared
+    multiprocessing Value the page reads for its progress bar."""
+    def tick(fraction: float, _stage: str) -> None:
+        if progress_value is not None:
+            progress_value.value = fraction
+
+    return plan_import(name, content, progress=tick, max_bytes=max_bytes)
+
+
+def plan_table(rows: list[list], *, filename: str = "", today: date | None = None,
+               progress: Progress | None = None) -> ImportPlan:
     first, start, cols = find_header(rows)
     today = today or now().date()
     plans: list[RowPlan] = []
     seen_rows: dict[tuple, int] = {}
     seen_vins: dict[str, int] = {}
     fields = sorted(cols)
+    total = max(len(rows) - start, 1)
     for i in range(start, len(rows)):
+        if progress and (i - start) % 5000 == 0:
+            progress(0.1 + 0.8 * (i - start) / total, "validate")
         raw = rows[i]
-        first_text = next((t for t in (clean(v) for v in raw if v is not None and v != "") if t), "")
+        first_text = next((t for t in (cell_text(v) for v in raw if v is not None and v != "") if t), "")
         if not first_text or first_text.startswith(FOOTER_WORDS):
             continue  # a blank row, or the footer (合计…)
         cells = {f: (raw[c] if c < len(raw) else None) for f, c in cols.items()}
-        cleaned = {f: clean(v) for f, v in cells.items()}
+        cleaned = {f: cell_text(v) for f, v in cells.items()}
         key = tuple(cleaned[f] for f in fields)
         plan = plan_row(i + 1, cells, today=today, cleaned=cleaned)
         if key in seen_rows:
@@ -290,62 +561,170 @@ def plan_table(rows: list[list], *, filename: str = "", today: date | None = Non
             vin = plan.data.get("vin")
             if vin and not plan.errors:
                 if vin in seen_vins:
-                    plan.errors.append(("import.row_duplicate_vin", {"row": seen_vins[vin]}))
+                    plan.warnings.append(("import.row_vin_repeated", {"row": seen_vins[vin], "value": vin}))
+                    plan.data["vin"] = None
                 else:
                     seen_vins[vin] = i + 1
         plans.append(plan)
-    return ImportPlan(filename=filename, header_row=first + 1, columns=cols, rows=plans)
+    out = ImportPlan(filename=filename, header_row=first + 1, columns=cols, rows=plans,
+                     ignored=ignored_columns(rows, first, start, cols))
+    _flag_shared_phones(out)
+    if progress:
+        progress(0.95, "validate")
+    return out
+
+
+def _flag_shared_phones(plan: ImportPlan) -> None:
+    """One phone, different names: both rows warned and kept as separate customers."""
+    by_phone: dict[str, list[RowPlan]] = {}
+    for r in plan.usable:
+        by_phone.setdefault(r.data["phone"], []).append(r)
+    for phone, rows in by_phone.items():
+        names = list(dict.fromkeys(r.data["name"] for r in rows if r.data["name"]))
+        if len(names) < 2:
+            continue
+        plan.phone_groups[phone] = [r.row for r in rows]
+        listing = "、".join(f"第 {r.row} 行 {r.data['name'] or '—'}" for r in rows)
+        for r in rows:
+            r.warnings.append(("import.row_phone_shared", {"phone": phone, "rows": listing}))
 
 
 def _reason(items: list[tuple[str, dict]], lang: str) -> str:
     return "；".join(t(code, lang, **params) for code, params in items)
 
 
-# --- writing ------------------------------------------------------------------------------
-def apply_import(session: Session, event_id: int, plan: ImportPlan, *, lang: str = "zh-CN") -> ImportReport:
-    """Write the usable rows in the caller's transaction: upsert customers and vehicles (VIN
-    first, then phone + plate, then phone), one invitation per customer, new advisors added."""
+def row_reason(row: RowPlan, lang: str = "zh-CN") -> str:
+    """Why a row is refused, or what to check on it, in one line."""
+    return _reason(row.errors or row.warnings, lang)
+
+
+# --- advisors: the manager maps each name; nothing is created ------------------------------
+def callers(session: Session) -> list[Staff]:
+    """Who can be given customers: active staff in a calling role (never desk staff)."""
+    return list(session.execute(select(Staff).where(Staff.active, Staff.role.in_(CALLER_ROLES))
+                                .order_by(Staff.name)).scalars())
+
+
+def list_callers(engine) -> list[Staff]:
+    from core.store import read_session
+
+    with read_session(engine) as s:
+        return callers(s)
+
+
+def match_advisors(engine, plan: ImportPlan) -> list[AdvisorMatch]:
+    """Each advisor name of the sheet: an exact active caller, else a close match to confirm."""
+    from difflib import SequenceMatcher
+
+    from core.store import read_session
+
+    with read_session(engine) as s:
+        people = callers(s)
+        everyone = {p.name: p for p in s.execute(select(Staff)).scalars()}
+    by_name = {p.name.replace(" ", ""): p for p in people}
+    out = []
+    for name, n in sorted(plan.advisor_names().items(), key=lambda kv: (-kv[1], kv[0])):
+        key = name.replace(" ", "")
+        exact = by_name.get(key)
+        suggestion, best = None, 0.0
+        if exact is None:
+            for p in people:
+                score = SequenceMatcher(None, key, p.name.replace(" ", "")).ratio()
+                if score > best and score >= 0.5:
+                    suggestion, best = p, score
+        note = ""
+        other = everyone.get(name)
+        if exact is None and other is not None:
+            note = "inactive" if not other.active else "not_caller"
+        out.append(AdvisorMatch(name=name, rows=n, staff_id=exact.id if exact else None,
+                                suggestion_id=suggestion.id if suggestion else None, note=note))
+    return out
+
+
+def default_choices(matches: list[AdvisorMatch]) -> ImportChoices:
+    """Exact matches only; every other name waits for the manager (absent from the map)."""
+    return ImportChoices(advisors={m.name: m.staff_id for m in matches if m.staff_id is not None})
+
+
+# --- resolving: what each row becomes, the same for the preview and the commit ---------------
+@dataclass
+class _Writes:
+    new_customers: list[dict] = field(default_factory=list)
+    cust_updates: dict[int, dict] = field(default_factory=dict)
+    new_vehicles: list[dict] = field(default_factory=list)
+    veh_updates: dict[int, dict] = field(default_factory=dict)
+    new_invites: dict[object, dict] = field(default_factory=dict)
+    invite_updates: dict[int, dict] = field(default_factory=dict)
+
+
+def _resolve(session: Session, event_id: int, plan: ImportPlan, choices: ImportChoices | None,
+             *, lang: str, ts: datetime) -> tuple[ImportReport, _Writes]:
+    """Match every usable row to an existing or a new customer, vehicle and invitation, reading
+    only. A customer is its phone and its name: two names on one phone are two customers unless
+    the manager merged that phone."""
     report = ImportReport()
-    ts = now()
     for r in plan.rows:
         if r.errors:
             report.rejected.append({"row": r.row, "reason": _reason(r.errors, lang)})
         elif r.warnings:
             report.warned.append({"row": r.row, "reason": _reason(r.warnings, lang)})
+    w = _Writes()
     usable = plan.usable
     if not usable:
-        return report
+        return report, w
 
-    staff_by_name = {s.name: s.id for s in session.execute(select(Staff)).scalars()}
-    new_staff = sorted({r.data["advisor"] for r in usable if r.data["advisor"]} - set(staff_by_name))
-    for name in new_staff:
-        staff = Staff(name=name, role="advisor")
-        session.add(staff)
-        session.flush()
-        staff_by_name[name] = staff.id
-    if new_staff:
-        report.warned.append({"row": 0, "reason": t("import.new_advisors", lang, names="、".join(new_staff))})
+    allowed = {p.id for p in callers(session)}
+    if choices is None:  # scripts and the demo: exact names, everyone else unassigned
+        by_name = {p.name: p.id for p in callers(session)}
+        mapping = {name: by_name.get(name) for name in plan.advisor_names()}
+    else:
+        mapping = dict(choices.advisors)
+        missing = [n for n in plan.advisor_names() if n not in mapping]
+        if missing:
+            raise DeskError("import_advisor_unmapped", names="、".join(missing[:10]), count=len(missing))
+        wrong = [n for n, sid in mapping.items() if sid is not None and sid not in allowed]
+        if wrong:
+            raise DeskError("import_advisor_not_caller", names="、".join(wrong[:10]))
+    merge = choices.merge_phones if choices else frozenset()
 
     phones = {r.data["phone"] for r in usable}
-    cust_by_phone: dict[str, object] = {}
-    by_phone = select(Customer.id, Customer.phone).order_by(Customer.id)
+    existing: dict[str, list[tuple[int, str]]] = {}
+    by_phone = select(Customer.id, Customer.phone, Customer.name).order_by(Customer.id)
     if len(phones) < 900:  # a short sheet asks for its phones; a long one reads them all once
         by_phone = by_phone.where(Customer.phone.in_(phones))
     for c in session.execute(by_phone):
         if c.phone in phones:
-            cust_by_phone.setdefault(c.phone, c.id)
+            existing.setdefault(c.phone, []).append((c.id, c.name or ""))
     vehicle_rows = session.execute(select(Vehicle.id, Vehicle.customer_id, Vehicle.vin, Vehicle.plate)).all()
     veh_by_vin = {v.vin: (v.id, v.customer_id) for v in vehicle_rows if v.vin}
     veh_by_cust_plate = {(v.customer_id, v.plate): v.id for v in vehicle_rows if v.plate}
     invited = {row.customer_id: row.id for row in session.execute(
         select(Invitation.id, Invitation.customer_id).where(Invitation.event_id == event_id))}
 
-    # Resolve each row to an existing or a new customer / vehicle (new ones get a temp key).
-    new_customers: list[dict] = []
-    new_vehicles: list[dict] = []
-    cust_updates: dict[int, dict] = {}
-    veh_updates: dict[int, dict] = {}
+    new_by_key: dict[tuple, tuple] = {}  # (phone, name or "") -> ("new", i)
+
+    def find_customer(phone: str, name: str):
+        if phone in merge:
+            name = ""
+        key = (phone, name)
+        if key in new_by_key:
+            return new_by_key[key]
+        olds = existing.get(phone, [])
+        if phone in merge or not name:
+            if olds:
+                return olds[0][0]
+            # a nameless row joins the first new customer on its phone
+            return next((v for (p, _n), v in new_by_key.items() if p == phone), None)
+        for cid, old_name in olds:
+            if old_name == name or old_name.replace(" ", "") == name:
+                return cid
+        for cid, old_name in olds:
+            if not old_name:
+                return cid
+        return None
+
     row_customer: list[tuple[RowPlan, object]] = []
+    touched_customers: set = set()
     for r in usable:
         d = r.data
         vehicle_fields = {"plate": d["plate"], "vin": d["vin"], "model": d["model"], "insurer_last": d["insurer_last"],
@@ -355,24 +734,25 @@ def apply_import(session: Session, event_id: int, plan: ImportPlan, *, lang: str
         veh_id = None
         if d["vin"] and d["vin"] in veh_by_vin:
             veh_id, cust_key = veh_by_vin[d["vin"]]
-        elif d["phone"] in cust_by_phone:
-            cust_key = cust_by_phone[d["phone"]]
-            if d["plate"]:
+        else:
+            cust_key = find_customer(d["phone"], d["name"])
+            if cust_key is not None and d["plate"]:
                 veh_id = veh_by_cust_plate.get((cust_key, d["plate"]))
         is_new = False
         if cust_key is None:
-            cust_key = ("new", len(new_customers))
-            new_customers.append({**cust_fields, "created_at": ts, "updated_at": ts})
-            cust_by_phone[d["phone"]] = cust_key
+            cust_key = ("new", len(w.new_customers))
+            w.new_customers.append({**cust_fields, "created_at": ts, "updated_at": ts})
+            new_by_key[(d["phone"], "" if d["phone"] in merge else d["name"])] = cust_key
             is_new = True
         elif isinstance(cust_key, int):
-            cust_updates[cust_key] = {"id": cust_key, **{k: v for k, v in cust_fields.items() if v}, "updated_at": ts}
+            w.cust_updates[cust_key] = {"id": cust_key, **{k: v for k, v in cust_fields.items() if v}, "updated_at": ts}
         else:
-            new_customers[cust_key[1]].update({k: v for k, v in cust_fields.items() if v})
+            w.new_customers[cust_key[1]].update({k: v for k, v in cust_fields.items() if v and k != "name"})
+        touched_customers.add(cust_key)
         if veh_id is not None:
-            veh_updates[veh_id] = {"id": veh_id, **{k: v for k, v in vehicle_fields.items() if v}}
+            w.veh_updates[veh_id] = {"id": veh_id, **{k: v for k, v in vehicle_fields.items() if v}}
         elif d["plate"] or d["vin"]:
-            new_vehicles.append({**vehicle_fields, "customer_key": cust_key})
+            w.new_vehicles.append({**vehicle_fields, "customer_key": cust_key})
             if d["plate"]:
                 veh_by_cust_plate[(cust_key, d["plate"])] = -1
             if d["vin"]:
@@ -384,40 +764,159 @@ def apply_import(session: Session, event_id: int, plan: ImportPlan, *, lang: str
             report.updated += 1
         row_customer.append((r, cust_key))
 
-    # Core statements (executemany and multi-row INSERT … RETURNING), not the ORM's per-object path.
-    conn = session.connection()
-    new_ids = _insert_rows(conn, Customer, new_customers, want_ids=True)
-
-    def resolve(key) -> int:
-        return new_ids[key[1]] if isinstance(key, tuple) else key
-
-    _update_by_id(conn, Customer, cust_updates.values())
-    _update_by_id(conn, Vehicle, veh_updates.values())
-    _insert_rows(conn, Vehicle, [{**{k: v for k, v in nv.items() if k != "customer_key"},
-                                  "customer_id": resolve(nv["customer_key"])} for nv in new_vehicles])
-
-    # One invitation per customer and event; the sheet's advisor, group and outcome win.
-    new_invites: dict[int, dict] = {}
-    invite_updates: dict[int, dict] = {}
+    # One invitation per customer and event; the sheet's advisor (as mapped), group and outcome win.
     for r, key in row_customer:
-        cid = resolve(key)
         d = r.data
         fields = {"group": d["group"], "loss_year": d["loss_year"]}
-        if d["advisor"] and d["group"] != "lost":
-            fields["advisor_id"] = staff_by_name[d["advisor"]]
+        if d["advisor"] and d["group"] != "lost" and mapping.get(d["advisor"]) is not None:
+            fields["advisor_id"] = mapping[d["advisor"]]
         if d["call_outcome"]:
             fields["call_outcome"] = d["call_outcome"]
-        if cid in invited:
-            invite_updates[invited[cid]] = {"id": invited[cid], **fields}
-        elif cid in new_invites:
-            new_invites[cid].update(fields)
+        if isinstance(key, int) and key in invited:
+            w.invite_updates[invited[key]] = {"id": invited[key], **fields}
+        elif key in w.new_invites:
+            w.new_invites[key].update(fields)
         else:
-            new_invites[cid] = {"event_id": event_id, "customer_id": cid, "code": codes.new_code(),
-                                "created_at": ts, "advisor_id": None, "call_outcome": None, **fields}
-    _insert_rows(conn, Invitation, list(new_invites.values()))
-    _update_by_id(conn, Invitation, invite_updates.values())
-    assign_invitations(session, event_id)
+            w.new_invites[key] = {"event_id": event_id, "customer_key": key, "code": codes.new_code(),
+                                  "created_at": ts, "advisor_id": None, "call_outcome": None, **fields}
+    report.new_customers = len(w.new_customers)
+    report.updated_customers = len(w.cust_updates)
+    report.new_vehicles = len(w.new_vehicles)
+    report.new_invitations = len(w.new_invites)
+    report.updated_invitations = len(w.invite_updates)
+    report.unassigned = sum(1 for v in w.new_invites.values() if v["advisor_id"] is None)
+    return report, w
+
+
+def preview_import(engine, event_id: int, plan: ImportPlan, choices: ImportChoices | None = None, *,
+                   lang: str = "zh-CN") -> ImportReport:
+    """What the commit would do, from reads only: no write lock, nothing written."""
+    from core.store import read_session
+
+    with read_session(engine) as s:
+        report, _ = _resolve(s, event_id, plan, choices, lang=lang, ts=now())
     return report
+
+
+# --- writing ------------------------------------------------------------------------------
+def apply_import(session: Session, event_id: int, plan: ImportPlan, choices: ImportChoices | None = None, *,
+                 lang: str = "zh-CN", progress: Progress | None = None) -> ImportReport:
+    """Write the usable rows in the caller's transaction: customers and vehicles upserted (VIN
+    first, then phone + name, then phone + plate), one invitation per customer, unassigned
+    invitations split among the callers. No staff is ever created here."""
+    report, w = _resolve(session, event_id, plan, choices, lang=lang, ts=now())
+    _spread(session, event_id, w)
+    _write(session, event_id, w, progress)
+    return report
+
+
+def _fingerprint(session: Session) -> tuple:
+    """What a resolution depends on: a new or changed customer, vehicle or invitation (or caller)
+    since it was made means it must be made again, inside the lock. Its max ids also give the
+    ids the new rows will take on SQLite."""
+    return (tuple(session.execute(select(func.max(Customer.id), func.max(Customer.updated_at),
+                                         func.count(Customer.id))).one()),
+            tuple(session.execute(select(func.max(Vehicle.id), func.count(Vehicle.id))).one()),
+            tuple(session.execute(select(func.max(Invitation.id), func.count(Invitation.id))).one()),
+            tuple(callers_ids(session)))
+
+
+def callers_ids(session: Session) -> list[int]:
+    return list(session.execute(select(Staff.id).where(Staff.active, Staff.role.in_(CALLER_ROLES))
+                                .order_by(Staff.id)).scalars())
+
+
+def _spread(session: Session, event_id: int, w: _Writes) -> None:
+    """The new invitations without an advisor, split among the active callers before they are
+    written (what assign_invitations() does afterwards, without 20 000 UPDATEs in the lock)."""
+    ids = callers_ids(session)
+    todo = [inv for inv in w.new_invites.values() if inv["advisor_id"] is None]
+    if not ids or not todo:
+        return
+    load = {sid: 0 for sid in ids}
+    for sid, n in session.execute(select(Invitation.advisor_id, func.count()).where(
+            Invitation.event_id == event_id, Invitation.advisor_id.is_not(None)).group_by(Invitation.advisor_id)):
+        if sid in load:
+            load[sid] += n
+    for upd in w.invite_updates.values():  # re-imported rows that name their advisor count too
+        if upd.get("advisor_id") in load:
+            load[upd["advisor_id"]] += 1
+    for inv in w.new_invites.values():
+        if inv["advisor_id"] in load:
+            load[inv["advisor_id"]] += 1
+    lost_years = sorted({inv["loss_year"] or 0 for inv in todo if inv["group"] == "lost"})
+    batches = [[inv for inv in todo if inv["group"] == "lost" and (inv["loss_year"] or 0) == y] for y in lost_years]
+    batches.append([inv for inv in todo if inv["group"] != "lost"])
+    for batch in batches:
+        order = sorted(ids, key=lambda sid: (load[sid], sid))  # strict rotation from the least loaded
+        for i, inv in enumerate(batch):
+            sid = order[i % len(order)]
+            load[sid] += 1
+            inv["advisor_id"] = sid
+
+
+def _prepare_sqlite(w: _Writes, fingerprint: tuple) -> list[tuple[str, list[tuple]]]:
+    """The INSERTs of an import as (sql, parameter tuples), ids given from the fingerprint's
+    max ids: built before the write lock, executed under it only if the fingerprint still holds."""
+    c0, v0, i0 = ((fingerprint[k][0] or 0) + 1 for k in (0, 1, 2))
+
+    def resolve(key) -> int:
+        return c0 + key[1] if isinstance(key, tuple) else key
+
+    return [_sqlite_rows(Customer, w.new_customers, c0),
+            _sqlite_rows(Vehicle, [{**nv, "customer_id": resolve(nv["customer_key"])} for nv in w.new_vehicles], v0),
+            _sqlite_rows(Invitation, [{**inv, "customer_id": resolve(inv["customer_key"])}
+                                      for inv in w.new_invites.values()], i0)]
+
+
+def _write(session: Session, event_id: int, w: _Writes, progress: Progress | None = None,
+           prepared: list[tuple[str, list[tuple]]] | None = None) -> None:
+    if progress:
+        progress(0.3, "customers")
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        # the driver's own executemany with ids we give (the write lock is held: BEGIN IMMEDIATE)
+        if prepared is None:
+            prepared = _prepare_sqlite(w, _fingerprint(session))
+        cursor = conn.connection.driver_connection.cursor()
+        # a big import touches index pages all over the file: a larger page cache for this
+        # connection keeps them in memory instead of spilling to the WAL mid-transaction
+        cursor.execute("PRAGMA cache_size=-131072")
+        for sql, params in prepared:
+            if params:
+                cursor.executemany(sql, params)
+    else:
+        # PostgreSQL: Core executemany and multi-row INSERT … RETURNING, not the ORM's per-object path
+        new_ids = _insert_rows(conn, Customer, w.new_customers, want_ids=True)
+
+        def resolve(key) -> int:
+            return new_ids[key[1]] if isinstance(key, tuple) else key
+
+        _insert_rows(conn, Vehicle, [{**{k: v for k, v in nv.items() if k != "customer_key"},
+                                      "customer_id": resolve(nv["customer_key"])} for nv in w.new_vehicles])
+        _insert_rows(conn, Invitation, [{**{k: v for k, v in inv.items() if k != "customer_key"},
+                                         "customer_id": resolve(inv["customer_key"])}
+                                        for inv in w.new_invites.values()])
+    if progress:
+        progress(0.7, "invitations")
+    _update_by_id(conn, Customer, w.cust_updates.values())
+    _update_by_id(conn, Vehicle, w.veh_updates.values())
+    _update_by_id(conn, Invitation, w.invite_updates.values())
+    assign_invitations(session, event_id)  # invitations left unassigned before this import
+    if progress:
+        progress(0.95, "assign")
+
+
+def _sqlite_rows(model, rows: list[dict], start: int) -> tuple[str, list[tuple]]:
+    table = model.__table__
+    columns = [c.name for c in table.columns if c.name != "id"]
+    defaults = {c.name: (c.default.arg if c.default is not None and not callable(c.default.arg) else None)
+                for c in table.columns}
+    timed = {n for n in columns if isinstance(table.c[n].type, (Date, DateTime))}
+    params = [(i, *(_sqlite_value(row.get(n, defaults[n])) if n in timed else row.get(n, defaults[n])
+                    for n in columns)) for i, row in enumerate(rows, start)]
+    names = ", ".join(f'"{n}"' for n in ["id", *columns])
+    return f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * (len(columns) + 1))})', params
 
 
 def _insert_rows(conn, model, rows: list[dict], *, want_ids: bool = False) -> list[int]:
@@ -433,21 +932,9 @@ def _insert_rows(conn, model, rows: list[dict], *, want_ids: bool = False) -> li
         conn.execute(stmt, rows)
         return []
     start = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one() + 1
-    columns = [c.name for c in table.columns if c.name != "id"]
-    defaults = {c.name: (c.default.arg if c.default is not None and not callable(c.default.arg) else None)
-                for c in table.columns}
-    timed = [n for n in columns if isinstance(table.c[n].type, (Date, DateTime))]
-    ids = list(range(start, start + len(rows)))
-    params = []
-    for i, row in zip(ids, rows):
-        values = {n: row.get(n, defaults[n]) for n in columns}
-        for n in timed:
-            values[n] = _sqlite_value(values[n])
-        params.append((i, *values.values()))
-    names = ", ".join(f'"{n}"' for n in ["id", *columns])
-    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * (len(columns) + 1))})'
+    sql, params = _sqlite_rows(model, rows, start)
     conn.connection.driver_connection.cursor().executemany(sql, params)
-    return ids
+    return [p[0] for p in params]
 
 
 @lru_cache(maxsize=4096)
@@ -505,26 +992,52 @@ def assign_invitations(session: Session, event_id: int) -> dict[int, int]:
     return added
 
 
-class _DryRun(Exception):
-    pass
+def commit_import(engine, *, event_id: int, plan: ImportPlan, choices: ImportChoices | None, staff_id: int | None,
+                  desk: str = "", lang: str = "zh-CN", progress: Progress | None = None) -> ImportReport:
+    """The import as one transaction, all accepted rows or nothing, audited. It acts once per
+    preview (plan.nonce): a second click, or a retried request, is refused with a reason.
+
+    The rows are resolved from reads first, outside the write lock; under the lock only a
+    fingerprint of what the resolution read is checked (resolved again if another desk changed
+    something meanwhile) and the prepared rows are written."""
+    from core.audit import audit
+    from core.store import read_session, write_session
+
+    ts = now()
+    with read_session(engine) as s:
+        seen = s.get(ActionNonce, plan.nonce) is not None
+        if not seen:
+            fingerprint = _fingerprint(s)
+            report, w = _resolve(s, event_id, plan, choices, lang=lang, ts=ts)
+            _spread(s, event_id, w)
+            prepared = _prepare_sqlite(w, fingerprint) if s.connection().dialect.name == "sqlite" else None
+    if seen:
+        raise DeskError("import_already_done")
+    if progress:
+        progress(0.2, "customers")
+    with write_session(engine) as s:
+        if s.get(ActionNonce, plan.nonce) is not None:
+            raise DeskError("import_already_done")
+        if _fingerprint(s) != fingerprint:  # another desk wrote meanwhile: resolve again, in the lock
+            report, w = _resolve(s, event_id, plan, choices, lang=lang, ts=ts)
+            _spread(s, event_id, w)
+            prepared = None
+        _write(s, event_id, w, progress, prepared)
+        audit(s, "import", event_id=event_id, desk=desk, staff_id=staff_id, raw=plan.filename,
+              detail={"accepted": report.accepted, "updated": report.updated, "warned": len(report.warned),
+                      "rejected": len(report.rejected), "new_customers": report.new_customers,
+                      "new_invitations": report.new_invitations, "digest": plan.digest,
+                      "advisors": {k: v for k, v in (choices.advisors.items() if choices else [])},
+                      "merged_phones": sorted(choices.merge_phones) if choices else []})
+        s.add(ActionNonce(nonce=plan.nonce, action="import", result=json.dumps(
+            {k: v for k, v in report.as_dict().items() if k not in ("warned", "rejected")}), at=now()))
+    return report
 
 
 def import_guests(engine, event_id: int, plan: ImportPlan, *, dry_run: bool = False, lang: str = "zh-CN",
-                  desk: str = "", staff_id: int | None = None) -> ImportReport:
-    """The import as one transaction: all accepted rows or nothing. A dry run is the same work
-    rolled back, so its counts are exactly what a real import would do."""
-    from core.audit import audit
-    from core.store import write_session
-
-    report = ImportReport()
-    try:
-        with write_session(engine) as s:
-            report = apply_import(s, event_id, plan, lang=lang)
-            if dry_run:
-                raise _DryRun
-            audit(s, "import", event_id=event_id, desk=desk, staff_id=staff_id, raw=plan.filename,
-                  detail={"accepted": report.accepted, "updated": report.updated,
-                          "warned": len(report.warned), "rejected": len(report.rejected)})
-    except _DryRun:
-        pass
-    return report
+                  desk: str = "", staff_id: int | None = None, choices: ImportChoices | None = None) -> ImportReport:
+    """Scripts' entry: a dry run is the preview (reads only); otherwise the commit."""
+    if dry_run:
+        return preview_import(engine, event_id, plan, choices, lang=lang)
+    return commit_import(engine, event_id=event_id, plan=plan, choices=choices, staff_id=staff_id, desk=desk,
+                         lang=lang)

@@ -36,6 +36,8 @@ class Event(SQLModel, table=True):
     arrival_gift_on: bool = False
     is_demo: bool = False
     created_at: NaiveDatetime
+    address: str = ""  # where the SMS invitation sends the guest (migration 0005)
+    start_time: str = ""  # e.g. 09:00, shown in the SMS and on the cards
 
 
 class Staff(SQLModel, table=True):

@@ -87,8 +87,12 @@ def parse_date(value) -> date | None:
     if isinstance(value, date):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value != value or value in (float("inf"), float("-inf")):
+            return None  # NaN / infinity from a damaged cell
         if 20000 <= value <= 80000:  # Excel serial, 1954..2119
             return date(1899, 12, 30) + timedelta(days=int(value))
+        if 10000 <= abs(value) < 100000:
+            return None  # a five-digit number outside the serial range is no date (and no recursion)
         value = str(int(value))
     text = clean(value)
     if len(text) == 10 and text[4] == "-" and text[7] == "-":

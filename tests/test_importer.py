@@ -76,7 +76,8 @@ def test_messy_sheet_preview(tmp_path):
     assert by_row[6].data["group"] == "lost"
     assert not by_row[5].errors and not by_row[6].errors
     assert by_row[7].errors[0][0] == "import.row_bad_phone"
-    assert by_row[8].errors[0][0] == "import.row_bad_plate"
+    assert not by_row[8].errors and by_row[8].data["plate"] is None  # a bad plate is blanked, not fatal
+    assert by_row[8].warnings[0][0] == "import.row_plate_blanked"
     assert by_row[9].errors[0][0] == "import.row_bad_name"
     assert by_row[11].duplicate_of == 5
     assert {w[0] for w in by_row[12].warnings} == {"import.row_vin_check_digit", "import.row_bad_date",
@@ -91,12 +92,12 @@ def test_import_commits_accepted_rows_only(seeded, tmp_path):
         before = s.execute(select(func.count()).select_from(Customer)).scalar_one()
     with write_session(eng) as s:
         report = importer.apply_import(s, ev, plan).as_dict()
-    assert report["accepted"] == 3 and report["updated"] == 0
-    assert [r["row"] for r in report["rejected"]] == [7, 8, 9, 13]
+    assert report["accepted"] == 4 and report["updated"] == 0
+    assert [r["row"] for r in report["rejected"]] == [7, 9, 13]
     assert "手机号“12345”不正确" in report["rejected"][0]["reason"]
-    assert [r["row"] for r in report["warned"]] == [11, 12]
+    assert [r["row"] for r in report["warned"]] == [8, 11, 12]
     with read_session(eng) as s:
-        assert s.execute(select(func.count()).select_from(Customer)).scalar_one() == before + 3
+        assert s.execute(select(func.count()).select_from(Customer)).scalar_one() == before + 4
         names = set(s.execute(select(Customer.name)).scalars())
         assert "王五" not in names and not any("<" in n for n in names)
         zhang = s.execute(select(Customer).where(Customer.phone == "13812345678")).scalar_one()
@@ -114,7 +115,7 @@ def test_reimport_updates_in_place(seeded, tmp_path):
         counts = [s.execute(select(func.count()).select_from(t)).scalar_one() for t in (Customer, Vehicle, Invitation)]
     with write_session(eng) as s:
         report = importer.apply_import(s, ev, importer.plan_import(path, today=TODAY))
-    assert report.accepted == 0 and report.updated == 3
+    assert report.accepted == 0 and report.updated == 4
     with read_session(eng) as s:
         assert counts == [s.execute(select(func.count()).select_from(t)).scalar_one() for t in (Customer, Vehicle, Invitation)]
 
@@ -183,25 +184,29 @@ def test_cli_import_dry_run_and_real(tmp_path, sqlite_url):
     out = run_cli("new-event", "--name", "十二月续保会", "--date", "2026-12-05", "--store", "测试店", url=sqlite_url)
     assert out.returncode == 0, out.stderr
     event_id = out.stdout.strip()
-    dry = run_cli("import-guests", str(path), "--event", "十二月续保会", "--dry-run", url=sqlite_url)
+    unmapped = run_cli("import-guests", str(path), "--event", "十二月续保会", "--dry-run", url=sqlite_url)
+    assert unmapped.returncode == 2 and "陈晓东" in unmapped.stderr  # the advisors are nobody's staff here
+    dry = run_cli("import-guests", str(path), "--event", "十二月续保会", "--dry-run", "--unmapped-advisors",
+                  "unassigned", url=sqlite_url)
     assert dry.returncode == 0, dry.stderr
     report = json.loads(dry.stdout)
-    assert report["accepted"] == 3 and [r["row"] for r in report["rejected"]] == [7, 8, 9, 13]
+    assert report["accepted"] == 4 and [r["row"] for r in report["rejected"]] == [7, 9, 13]
     from core.store import get_engine
 
     with read_session(get_engine(sqlite_url)) as s:
         assert s.execute(select(func.count()).select_from(Customer)).scalar_one() == 0
-    real = run_cli("import-guests", str(path), "--event", event_id, url=sqlite_url)
+    real = run_cli("import-guests", str(path), "--event", event_id, "--unmapped-advisors", "unassigned", url=sqlite_url)
     assert json.loads(real.stdout) == report
     with read_session(get_engine(sqlite_url)) as s:
-        assert s.execute(select(func.count()).select_from(Customer)).scalar_one() == 3
+        assert s.execute(select(func.count()).select_from(Customer)).scalar_one() == 4
+        assert s.execute(select(func.count()).select_from(Staff)).scalar_one() == 0  # nobody created
     xlsx = tmp_path / "sms.xlsx"
     exp = run_cli("export-invitations", "--event", event_id, str(xlsx), url=sqlite_url)
     assert exp.returncode == 0, exp.stderr
     from python_calamine import CalamineWorkbook
 
     sheet = CalamineWorkbook.from_path(str(xlsx)).get_sheet_by_index(0).to_python()
-    assert sheet[0][1] == "姓名" and len(sheet) == 4
+    assert sheet[0][1] == "姓名" and len(sheet) == 5
     assert all(row[7] in row[8] for row in sheet[1:])  # the SMS text carries the code
 
 
