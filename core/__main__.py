@@ -70,12 +70,46 @@ def cmd_export(args, engine) -> int:
 
 
 def cmd_demo(args, engine) -> int:
-    from core.demo import build_demo, store_is_empty
+    from core.demo import build_demo, holds_real_data, store_is_empty
 
     if args.if_empty and not store_is_empty(engine):
         print("store not empty: demo not loaded", file=sys.stderr)
         return 0
+    if holds_real_data(engine):
+        print("这个数据库里有真实活动或员工，不载入演示数据（演示请用单独的数据库：make demo）。", file=sys.stderr)
+        return 2
     print(build_demo(engine, customers=args.customers))
+    return 0
+
+
+def cmd_backup(args, engine) -> int:
+    from core import backup
+
+    try:
+        path = backup.backup_now(engine, args.file)
+    except backup.BackupError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    print(path)
+    return 0
+
+
+def cmd_restore(args, engine) -> int:
+    from core import backup
+
+    try:
+        backup.restore(engine, args.file, force=args.force)
+    except backup.BackupError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    print(f"restored {args.file}", file=sys.stderr)
+    return 0
+
+
+def cmd_export_all(args, engine) -> int:
+    from core import backup
+
+    print(backup.export_everything(engine, args.file))
     return 0
 
 
@@ -101,8 +135,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--if-empty", action="store_true", help="only when the store has no event")
     p.add_argument("--customers", type=int, default=600)
     p.set_defaults(fn=cmd_demo)
+    p = sub.add_parser("backup", help="copy the SQLite store (online, SQLite backup API) into data/backups/ or FILE")
+    p.add_argument("file", nargs="?", default=None)
+    p.set_defaults(fn=cmd_backup)
+    p = sub.add_parser("restore", help="replace the SQLite store with a backup (refused while the app runs)")
+    p.add_argument("file")
+    p.add_argument("--force", action="store_true", help="restore even though the app seems to be running")
+    p.set_defaults(fn=cmd_restore)
+    p = sub.add_parser("export-all", help="everything in the store to one .xlsx (end of day)")
+    p.add_argument("file")
+    p.set_defaults(fn=cmd_export_all)
     args = parser.parse_args(argv)
     engine = get_engine()
+    if args.command == "restore":
+        return args.fn(args, engine)
     if args.command != "migrate":
         migrate.upgrade(engine)
     return args.fn(args, engine)

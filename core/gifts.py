@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core import lookup
-from core.audit import run_action
+from core.audit import bind_event, run_action
 from core.checkin import require_manager
 from core.clock import now
 from core.errors import DeskError
@@ -196,6 +196,7 @@ def top_up(engine: Engine, *, gift_type_id: int, add: int, desk: str, staff_id: 
         g = s.execute(select(GiftType).where(GiftType.id == gift_type_id).with_for_update()).scalar_one_or_none()
         if g is None:
             raise DeskError("gift_unknown")
+        bind_event(s, g.event_id)
         g.stock += add
         g.initial_stock += add
         return {"gift": g.name, "added": add, "stock": g.stock}
@@ -254,6 +255,7 @@ def mark_reclaimed(engine: Engine, *, kind: str, item_id: int, desk: str, staff_
                 raise DeskError("gift_unknown")
             row.reclaimed_at = now()
             gift_id = row.prize_id
+        bind_event(s, row.event_id)
         s.execute(update(GiftType).where(GiftType.id == gift_id).values(stock=GiftType.stock + 1))
         return {"kind": kind, "id": item_id}
 

@@ -10,8 +10,8 @@ from core.events import add_staff, create_event, list_staff, update_targets
 from core.models import STAFF_ROLES, Event
 from core.store import read_session, write_session
 from core.validate import parse_yuan
-from pages.common import desk_action, engine, refusal_text, require_station, tr, yuan
-from pages.signin import DESKS
+from pages.common import desk_action, engine, esc, refusal_text, require_station, tr, yuan
+from core.security import DESKS
 
 station = require_station("setup")
 eng = engine()
@@ -28,7 +28,7 @@ def yuan_input(label: str, fen: int, key: str) -> str:
 
 
 with tab_event:
-    st.subheader(f"{event.name}（{event.event_date}）")
+    st.subheader(f"{esc(event.name)}（{event.event_date}）")
     with st.form("targets"):
         store = st.text_input(tr("setup.store"), value=event.store_name)
         c1, c2, c3 = st.columns(3)

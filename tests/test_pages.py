@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import cashier, checkin
+from tests.conftest import MANAGER_PIN
 from pages.common import Station
 
 TIMEOUT = 30
@@ -172,11 +173,14 @@ def test_signin_and_navigation(store):
     from core.events import list_staff
 
     manager = next(p for p in list_staff(store.engine) if p.role == "manager")
-    at.selectbox[1].set_value(manager)
+    assert not at.selectbox(key="signin_desk").value  # no staff listed before a desk is chosen
+    assert len(at.selectbox) == 2
+    at.selectbox(key="signin_desk").set_value("经理").run()
+    at.selectbox[2].set_value(manager)
     at.text_input(key="signin_pin").input("0000")
     at.button[0].click().run()
     assert any("密码不正确" in e.value for e in at.error)
-    at.text_input(key="signin_pin").input("8888")
+    at.text_input(key="signin_pin").input(MANAGER_PIN)
     at.button[0].click().run()
     assert not at.exception
     assert at.session_state["station"].role == "manager"
