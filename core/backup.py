@@ -25,7 +25,11 @@ from core.store import is_sqlite, private_file, read_session
 log = logging.getLogger("renewday")
 EVERY_S = 300
 KEEP = 48  # four hours of five-minute copies, plus whatever was made by hand
-PID_FILE = "app.pid"
+
+
+def pid_file(engine: Engine) -> Path:
+    """Beside the store: the app process that serves it writes its pid there."""
+    return Path(f"{engine.url.database}.pid")
 
 
 class BackupError(Exception):
@@ -85,9 +89,9 @@ def rotate(folder: Path, stem: str, keep: int = KEEP) -> list[Path]:
     return gone
 
 
-def app_running() -> int | None:
-    """The pid of a running app process on this store's data folder, if any."""
-    path = settings().data_dir / PID_FILE
+def app_running(engine: Engine) -> int | None:
+    """The pid of a running app process serving this store, if any."""
+    path = pid_file(engine)
     try:
         pid = int(path.read_text().strip())
     except (OSError, ValueError):
@@ -116,7 +120,7 @@ def restore(engine: Engine, source: str | os.PathLike, *, force: bool = False) -
         raise BackupError(f"“{src}”不是本系统的数据库备份：{e}") from None
     if ok != "ok":
         raise BackupError(f"备份文件“{src}”已损坏：{ok}")
-    pid = app_running()
+    pid = app_running(engine)
     if pid and not force:
         raise BackupError(f"系统正在运行（进程 {pid}），请先停止再恢复；确需恢复请加 --force。")
     engine.dispose()
@@ -143,29 +147,40 @@ def event_today(engine: Engine) -> bool:
 
 
 def start_scheduler(engine: Engine, every_s: float = EVERY_S) -> bool:
-    """Start the backup thread once per store per process (a no-op on PostgreSQL). Also marks
-    the app as running for `python -m core restore`."""
-    if not is_sqlite(engine) or not engine.url.database or engine.url.database == ":memory:":
-        return False
+    """Start the housekeeping thread once per store per process: stale print jobs recovered
+    every 10 s, a backup every 5 minutes during an event (SQLite; PostgreSQL: pg_dump). Also
+    marks the app as running for `python -m core restore`."""
+    sqlite = is_sqlite(engine) and engine.url.database and engine.url.database != ":memory:"
     key = str(engine.url)
     with _lock:
         if key in _started:
             return False
         _started.add(key)
-    try:
-        settings().data_dir.mkdir(parents=True, exist_ok=True)
-        (settings().data_dir / PID_FILE).write_text(str(os.getpid()))
-    except OSError:
-        log.warning("could not write %s", PID_FILE)
+    if sqlite:
+        try:
+            pid_file(engine).write_text(str(os.getpid()))
+        except OSError:
+            log.warning("could not write %s", pid_file(engine))
 
     def loop() -> None:
+        from core.receipts import recover_pending
+
+        last_backup = time.monotonic()
         while True:
-            time.sleep(every_s)
-            try:
-                if event_today(engine):
-                    backup_now(engine)
-            except Exception:  # noqa: BLE001 - a failed backup is logged, the desks go on
-                log.exception("scheduled backup failed")
+            if sqlite and not os.path.exists(engine.url.database):
+                return  # the store went away (a test's temporary file): nothing to look after
+            try:  # receipts cut off by a crash become failed jobs with a reprint button
+                recover_pending(engine)
+            except Exception:  # noqa: BLE001 - logged; the desks go on
+                log.exception("recovering pending print jobs failed")
+            if time.monotonic() - last_backup >= every_s:
+                last_backup = time.monotonic()
+                try:
+                    if sqlite and event_today(engine):
+                        backup_now(engine)
+                except Exception:  # noqa: BLE001 - a failed backup is logged, the desks go on
+                    log.exception("scheduled backup failed")
+            time.sleep(min(10.0, every_s))
 
     threading.Thread(target=loop, name="renewday-backup", daemon=True).start()
     return True

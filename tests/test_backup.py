@@ -44,7 +44,7 @@ def test_restore_brings_back_the_store_and_refuses_while_the_app_runs(seeded_sql
     data_dir.mkdir(exist_ok=True)
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        (data_dir / backup.PID_FILE).write_text(str(sleeper.pid))
+        backup.pid_file(eng).write_text(str(sleeper.pid))
         with pytest.raises(backup.BackupError, match="正在运行"):
             backup.restore(eng, saved)
         backup.restore(eng, saved, force=True)
