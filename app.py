@@ -16,6 +16,7 @@ PAGES = {
     "board": ("pages/board.py", "page.board", "🏆"),
     "setup": ("pages/setup.py", "page.setup", "⚙️"),
     "import": ("pages/import_guests.py", "page.import", "📥"),
+    "audit": ("pages/audit.py", "page.audit", "🔍"),
 }
 
 
@@ -28,7 +29,7 @@ current = station()
 board = page("board")
 if current is None and store_is_empty(engine()):
     # An empty store: the first-run page creates the manager and the first event (no demo data).
-    nav = st.navigation([st.Page("pages/first_run.py", title=tr("firstrun.title"), icon="🔑", url_path="signin",
+    nav = st.navigation([st.Page("pages/first_run.py", title=tr("firstrun.title"), icon="🔑", url_path="first-run",
                                  default=True)], position="hidden")
 elif current is None:
     if st.session_state.pop("first_run_done", False):

@@ -143,3 +143,63 @@ def run_action(engine: Engine, action: str, body: Callable[[Session], dict], *, 
                          result="system_error", detail={"error": type(exc).__name__})
             raise DeskError("system_error", action=action) from exc
     raise AssertionError("unreachable")
+
+
+# --- the manager's view of the log --------------------------------------------------------
+def audit_rows(engine: Engine, *, event_id: int | None = None, action: str | None = None,
+               by_staff: int | None = None, outcome: str | None = None, text: str = "", limit: int = 2000) -> list[dict]:
+    """Audit rows newest first. outcome: 'ok', 'refused' (any reason code) or a reason code."""
+    from sqlalchemy import or_, select
+
+    from core.lookup import like_escape
+    from core.models import Staff
+    from core.store import read_session
+    from core.validate import clean
+
+    q = (select(AuditEntry, Staff.name).outerjoin(Staff, Staff.id == AuditEntry.staff_id)
+         .order_by(AuditEntry.id.desc()).limit(limit))
+    if event_id is not None:
+        q = q.where(AuditEntry.event_id == event_id)
+    if action:
+        q = q.where(AuditEntry.action == action)
+    if by_staff is not None:
+        q = q.where(AuditEntry.staff_id == by_staff)
+    if outcome == "refused":
+        q = q.where(AuditEntry.result != "ok")
+    elif outcome:
+        q = q.where(AuditEntry.result == outcome)
+    needle = clean(text)
+    if needle:
+        pattern = f"%{like_escape(needle)}%"
+        q = q.where(or_(AuditEntry.raw_input.like(pattern, escape="\\"), AuditEntry.detail.like(pattern, escape="\\"),
+                        AuditEntry.desk.like(pattern, escape="\\")))
+    with read_session(engine) as s:
+        rows = s.execute(q).all()
+    return [{"id": a.id, "at": a.at, "event_id": a.event_id, "desk": a.desk, "staff": name or "", "staff_id": a.staff_id,
+             "action": a.action, "result": a.result, "raw": a.raw_input, "detail": a.detail} for a, name in rows]
+
+
+def audit_actions(engine: Engine) -> list[str]:
+    from sqlalchemy import select
+
+    from core.store import read_session
+
+    with read_session(engine) as s:
+        return sorted(s.execute(select(AuditEntry.action).distinct()).scalars())
+
+
+def export_audit(engine: Engine, *, staff_id: int | None, desk: str = "", event_id: int | None = None,
+                 **filters) -> bytes:
+    """The filtered log as .xlsx (formula-safe); the export itself is audited (manager only)."""
+    from core.xlsx import Sheet, write_book
+
+    def body(_s: Session) -> dict:
+        return {"filters": {k: v for k, v in filters.items() if v}}
+
+    out = run_action(engine, "audit_export", body, event_id=event_id, desk=desk, staff_id=staff_id)
+    rows = audit_rows(engine, event_id=event_id, limit=100_000, **filters)
+    sheet = Sheet(title="审计日志", headers=["编号", "时间", "活动", "工作台", "员工", "操作", "结果", "输入", "详情"],
+                  rows=[[r["id"], r["at"], r["event_id"], r["desk"], r["staff"], r["action"], r["result"], r["raw"],
+                         r["detail"]] for r in rows], widths={1: 20, 7: 30, 8: 60})
+    del out
+    return write_book([sheet])

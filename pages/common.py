@@ -20,7 +20,7 @@ from core.store import get_engine
 log = logging.getLogger("renewday")
 DESK_ROLES = {  # which signed-in roles may open which page
     "checkin": None, "cashier": ("cashier", "manager"), "gifts": None, "board": None,
-    "setup": ("manager",), "import": ("manager",),
+    "setup": ("manager",), "import": ("manager",), "audit": ("manager",),
 }
 
 

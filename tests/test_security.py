@@ -189,3 +189,47 @@ def test_unexpected_error_is_audited_logged_and_reported_as_not_saved(seeded, ca
     row = audits(seeded.engine, "check_in")[-1]
     assert row.result == "system_error" and row.event_id == seeded.event_id and "ZeroDivisionError" in row.detail
     assert any(r.exc_info for r in caplog.records)  # the traceback is in the server's log
+
+
+def test_demo_is_never_mixed_into_a_real_store(seeded_sqlite):
+    import subprocess
+    import sys
+
+    from core.config import ROOT
+    from core.models import Event
+
+    env = {**os.environ, "DATABASE_URL": str(seeded_sqlite.engine.url)}
+    out = subprocess.run([sys.executable, "-m", "core", "demo", "--customers", "5"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "make demo" in out.stderr
+    with read_session(seeded_sqlite.engine) as s:
+        assert not s.execute(select(Event).where(Event.is_demo)).first()
+    run_target = (ROOT / "Makefile").read_text().split("\nrun:")[1].split("\n\n")[0]
+    assert "demo" not in run_target  # `make run` never loads the demo
+
+
+def test_staff_edit_pin_and_merge(seeded):
+    from core.models import Invitation
+    from core.staff import create_staff, edit_staff, merge_staff, set_pin
+
+    eng, mid = seeded.engine, seeded.manager_id
+    with pytest.raises(DeskError, match="not_manager"):
+        set_pin(eng, target_id=seeded.advisor_id, pin="123456", desk="x", staff_id=seeded.cashier_id)
+    with pytest.raises(DeskError, match="pin_too_short"):
+        set_pin(eng, target_id=seeded.advisor_id, pin="1234", desk="x", staff_id=mid)
+    set_pin(eng, target_id=seeded.advisor_id, pin="123456", desk="x", staff_id=mid)
+    assert sign_in(eng, staff_id=seeded.advisor_id, pin="123456").id == seeded.advisor_id
+    with pytest.raises(DeskError, match="staff_self_lockout"):
+        edit_staff(eng, target_id=mid, name="林经理", role="cashier", team="", active=True, desk="x", staff_id=mid)
+    dup = create_staff(eng, name="陈晓东(DMS)", role="advisor", desk="x", staff_id=mid)["staff_id"]
+    with write_session(eng) as s:
+        inv = s.execute(select(Invitation).where(Invitation.event_id == seeded.event_id)).scalars().first()
+        inv.advisor_id = dup
+        inv_id = inv.id
+    out = merge_staff(eng, duplicate_id=dup, keep_id=seeded.advisor_id, desk="x", staff_id=mid)
+    assert out["moved"]["invitation.advisor_id"] == 1
+    with read_session(eng) as s:
+        assert s.get(Invitation, inv_id).advisor_id == seeded.advisor_id
+        assert s.get(Staff, dup).active is False
+    assert {a.action for a in audits(eng, "staff_merge")} == {"staff_merge"}
+    assert audits(eng, "staff_pin")[-1].event_id is None and "123456" not in audits(eng, "staff_pin")[-1].detail
