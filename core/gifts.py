@@ -299,6 +299,12 @@ def serve(engine: Engine, *, event_id: int, invitation_id: int, desk: str, staff
     except DeskError as refusal:
         done["refusal"] = refusal
     if gift_ids or draw_ids:
-        done["job"] = receipts.issue_receipt(engine, event_id=event_id, invitation_id=invitation_id, desk=desk,
-                                             staff_id=staff_id, gift_issue_ids=gift_ids, draw_ids=draw_ids)
+        try:
+            done["job"] = receipts.issue_receipt(engine, event_id=event_id, invitation_id=invitation_id, desk=desk,
+                                                 staff_id=staff_id, gift_issue_ids=gift_ids, draw_ids=draw_ids)
+        except Exception:  # noqa: BLE001 - what was saved stays saved, and the desk is told so
+            import logging
+
+            logging.getLogger("renewday").exception("receipt after a saved hand-out failed")
+            done["refusal"] = DeskError("receipt_not_saved", gift=done["gift"] or "", prize=done["prize"] or "")
     return done

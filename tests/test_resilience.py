@@ -77,3 +77,26 @@ def test_busy_limit_setting(monkeypatch, busy):
 
     monkeypatch.setenv("RENEWDAY_BUSY_TIMEOUT_S", busy)
     assert busy_timeout_s() == (2.0 if busy == "2" else 30.0)
+
+
+def test_a_saved_hand_out_whose_receipt_fails_says_it_was_saved(seeded, monkeypatch):
+    """On a nearly full disk a saved gift used to report '本次操作未保存'."""
+    from core import cashier, gifts
+    from core.models import GiftIssue
+    from core.store import read_session
+    from sqlalchemy import func, select
+
+    g = checkin.find(seeded.engine, event_id=seeded.event_id, raw=seeded.codes[0])[0]
+    r = cashier.record_renewal(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
+                               vehicle_id=g["vehicles"][0]["id"], insurer="平安", compulsory="950", commercial="3000",
+                               vehicle_tax="0", payment_method="pos", desk="收银台1", staff_id=seeded.cashier_id)
+
+    def disk_full(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(receipts, "issue_receipt", disk_full)
+    done = gifts.serve(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
+                       renewal_id=r["renewal_id"], desk="礼品台1", staff_id=None)
+    assert done["gift"] and done["refusal"].reason == "receipt_not_saved"
+    with read_session(seeded.engine) as s:
+        assert s.execute(select(func.count()).select_from(GiftIssue)).scalar_one() == 1
