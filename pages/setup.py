@@ -4,7 +4,7 @@ from datetime import datetime, time
 import pandas as pd
 import streamlit as st
 
-from core import cashier, gifts, receipts
+from core import cashier, gifts, manager, receipts
 from core.errors import DeskError
 from core.clock import now
 from core.events import new_event, update_targets
@@ -204,9 +204,10 @@ with tab_print:
         timeout = c8.number_input(tr("setup.timeout"), min_value=0.5, max_value=3.0, value=float(current.timeout_s), step=0.5)
         if st.form_submit_button(tr("ui.save"), type="primary"):
             with desk_action():
-                receipts.save_desk_printer(eng, desk=desk, connection=conn, host=host, port=int(port), usb_vendor=vendor,
-                                           usb_product=product, serial_device=serial, render=render, paper_mm=int(paper),
-                                           timeout_s=float(timeout))
+                manager.save_printer(eng, staff_id=station.staff_id, desk=station.desk, event_id=event.id,
+                                     printer_desk=desk, connection=conn, host=host, port=int(port), usb_vendor=vendor,
+                                     usb_product=product, serial_device=serial, render=render, paper_mm=int(paper),
+                                     timeout_s=float(timeout))
                 st.success(tr("ui.saved"))
     if st.button(tr("gifts.test_print"), key="setup_test_print"):
         with desk_action():
@@ -218,5 +219,5 @@ with tab_ins:
     text = st.text_area(tr("setup.insurers"), value="\n".join(cashier.insurers(eng)), height=260)
     if st.button(tr("ui.save"), key="save_insurers"):
         with desk_action():
-            cashier.save_insurers(eng, text)
+            manager.save_insurers(eng, staff_id=station.staff_id, desk=station.desk, event_id=event.id, text=text)
             st.success(tr("ui.saved"))

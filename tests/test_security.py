@@ -233,3 +233,24 @@ def test_staff_edit_pin_and_merge(seeded):
         assert s.get(Staff, dup).active is False
     assert {a.action for a in audits(eng, "staff_merge")} == {"staff_merge"}
     assert audits(eng, "staff_pin")[-1].event_id is None and "123456" not in audits(eng, "staff_pin")[-1].detail
+
+
+def test_printer_and_insurer_set_up_is_manager_only_and_audited(seeded):
+    from core import manager, receipts
+
+    eng, ev = seeded.engine, seeded.event_id
+    with pytest.raises(DeskError, match="not_manager"):
+        manager.save_printer(eng, staff_id=seeded.cashier_id, desk="收银台1", event_id=ev, printer_desk="礼品台1",
+                             connection="network", host="10.0.0.9", port=9100)
+    with pytest.raises(DeskError, match="not_manager"):
+        manager.save_insurers(eng, staff_id=None, desk="", event_id=ev, text="平安")
+    assert receipts.desk_printer(eng, "礼品台1").connection == "none"
+    manager.save_printer(eng, staff_id=seeded.manager_id, desk="经理", event_id=ev, printer_desk="礼品台1",
+                         connection="network", host="10.0.0.9", port=9100)
+    with pytest.raises(DeskError, match="printer_settings_invalid"):
+        manager.save_printer(eng, staff_id=seeded.manager_id, desk="经理", event_id=ev, printer_desk="礼品台1",
+                             connection="network", host="", port=9100)
+    assert receipts.desk_printer(eng, "礼品台1").host == "10.0.0.9"
+    assert manager.save_insurers(eng, staff_id=seeded.manager_id, desk="经理", event_id=ev, text="平安\n人保") == ["平安", "人保"]
+    assert [a.result for a in audits(eng, "printer")] == ["not_manager", "ok", "ok", "printer_settings_invalid"]
+    assert {a.event_id for a in audits(eng, "insurers")} == {ev}
