@@ -125,7 +125,7 @@ def sign_in(engine: Engine, *, staff_id: int, pin: str, desk: str = "", event_id
     ts = at or now()
     outcome: DeskError | None = None
     with write_session(engine) as s:
-        staff = s.get(Staff, staff_id) if isinstance(staff_id, int) else None
+        staff = s.get(Staff, staff_id, with_for_update=True) if isinstance(staff_id, int) else None
         if staff is None or not staff.active:
             _audit(s, "sign_in", staff_id=None, event_id=event_id, desk=desk, result="staff_unknown",
                    detail={"staff": staff_id})

@@ -139,3 +139,24 @@ def test_names_show_as_text_not_markdown():
     out = esc(evil)
     for bad in ("![", "](", "**", ":red[", "$x$", "<img"):
         assert bad not in out
+
+
+def test_nul_and_controls_in_an_import_do_not_fail_it(engine):
+    """A NUL in one cell failed the whole import on PostgreSQL."""
+    from datetime import date
+
+    from core import importer
+    from core.demo import dms_rows
+    from core.events import create_event
+    from core.store import write_session
+
+    rows = dms_rows(5, today=date(2026, 12, 5))
+    rows[1][1] = "王\x00五\x1bp"
+    rows[2][9] = "保有\x00"
+    with write_session(engine) as s:
+        ev = create_event(s, name="NUL 测试", event_date=date(2026, 12, 5))
+        report = importer.apply_import(s, ev.id, importer.plan_table(rows, today=date(2026, 12, 5)))
+    assert not report.rejected
+    with read_session(engine) as s:
+        names = set(s.execute(select(Customer.name)).scalars())
+    assert "王五p" in names
