@@ -118,16 +118,20 @@ def list_staff(engine: Engine, *, active_only: bool = True) -> list[Staff]:
         return list(s.execute(q).scalars())
 
 
-def reassign(engine: Engine, *, invitation_id: int, advisor_id: int, staff_id: int | None, desk: str = "") -> None:
-    from core.audit import audit
+def reassign(engine: Engine, *, invitation_id: int, advisor_id: int, staff_id: int | None, desk: str = "") -> dict:
+    """Give a guest to another advisor (manager only; audited with the event)."""
+    from core.audit import bind_event, run_action
 
-    with write_session(engine) as s:
+    def body(s: Session) -> dict:
         inv = s.get(Invitation, invitation_id)
         if inv is None or s.get(Staff, advisor_id) is None:
             raise DeskError("unknown_code")
-        audit(s, "reassign", event_id=inv.event_id, desk=desk, staff_id=staff_id,
-              detail={"invitation": invitation_id, "from": inv.advisor_id, "to": advisor_id})
-        inv.advisor_id = advisor_id
+        bind_event(s, inv.event_id)
+        before, inv.advisor_id = inv.advisor_id, advisor_id
+        return {"invitation": invitation_id, "from": before, "to": advisor_id}
+
+    return run_action(engine, "reassign", body, event_id=None, desk=desk, staff_id=staff_id,
+                      raw=f"{invitation_id}->{advisor_id}")
 
 
 def invitation_counts(engine: Engine, event_id: int) -> dict[str, int]:

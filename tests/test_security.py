@@ -254,3 +254,15 @@ def test_printer_and_insurer_set_up_is_manager_only_and_audited(seeded):
     assert manager.save_insurers(eng, staff_id=seeded.manager_id, desk="经理", event_id=ev, text="平安\n人保") == ["平安", "人保"]
     assert [a.result for a in audits(eng, "printer")] == ["not_manager", "ok", "ok", "printer_settings_invalid"]
     assert {a.event_id for a in audits(eng, "insurers")} == {ev}
+
+
+def test_reassign_is_manager_only_and_audited_with_the_event(seeded):
+    from core.events import reassign
+    from core.models import Invitation
+
+    with read_session(seeded.engine) as s:
+        inv = s.execute(select(Invitation.id).where(Invitation.event_id == seeded.event_id)).scalars().first()
+    with pytest.raises(DeskError, match="not_manager"):
+        reassign(seeded.engine, invitation_id=inv, advisor_id=seeded.advisor_id, staff_id=seeded.cashier_id)
+    reassign(seeded.engine, invitation_id=inv, advisor_id=seeded.advisor_id, staff_id=seeded.manager_id, desk="经理")
+    assert [(a.result, a.event_id) for a in audits(seeded.engine, "reassign")][-1] == ("ok", seeded.event_id)
