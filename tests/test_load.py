@@ -8,6 +8,7 @@ import random
 import signal
 import time
 
+import pytest
 from sqlalchemy import func, select, text
 
 from core import board, cashier, checkin, gifts, receipts
@@ -19,6 +20,16 @@ from tests.conftest import seed
 # Refusals a desk may meet when another desk served the same guest first: all fine.
 EXPECTED = {"already_checked_in", "already_renewed", "gift_already_given", "no_draw_left", "out_of_stock",
             "box_empty", "not_renewed", "nothing_due", "conflict_retry"}
+
+
+@pytest.fixture(autouse=True)
+def _plain_main(monkeypatch):
+    """Streamlit's AppTest leaves a page script as __main__; spawned desk processes would re-run
+    it. They need nothing from __main__ (their targets live in this module)."""
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
 
 
 def _desk(url, event_id, cashier_id, manager_id, codes, seed_no, barrier, out, progress=None):

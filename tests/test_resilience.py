@@ -17,6 +17,16 @@ from core.models import PrintJob
 from core.store import get_engine, write_session
 
 
+@pytest.fixture(autouse=True)
+def _plain_main(monkeypatch):
+    """Streamlit's AppTest leaves a page script as __main__; spawned desk processes would re-run
+    it. They need nothing from __main__ (their targets live in this module)."""
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+
+
 def _hold_the_writer_turn(url, ready):
     eng = get_engine(url)
     with write_session(eng) as s:
