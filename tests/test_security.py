@@ -266,3 +266,17 @@ def test_reassign_is_manager_only_and_audited_with_the_event(seeded):
         reassign(seeded.engine, invitation_id=inv, advisor_id=seeded.advisor_id, staff_id=seeded.cashier_id)
     reassign(seeded.engine, invitation_id=inv, advisor_id=seeded.advisor_id, staff_id=seeded.manager_id, desk="经理")
     assert [(a.result, a.event_id) for a in audits(seeded.engine, "reassign")][-1] == ("ok", seeded.event_id)
+
+
+def test_cli_set_pin_for_a_store_upgraded_without_pins(seeded_sqlite):
+    import subprocess
+    import sys
+
+    from core.config import ROOT
+
+    env = {**os.environ, "DATABASE_URL": str(seeded_sqlite.engine.url)}
+    run = lambda pin: subprocess.run([sys.executable, "-m", "core", "set-pin", "陈晓东", "--stdin"], cwd=ROOT, env=env,  # noqa: E731
+                                     input=pin + "\n", capture_output=True, text=True, timeout=60)
+    assert run("1234").returncode == 2
+    assert run("864200").returncode == 0
+    assert sign_in(seeded_sqlite.engine, staff_id=seeded_sqlite.advisor_id, pin="864200").id == seeded_sqlite.advisor_id
