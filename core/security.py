@@ -171,6 +171,12 @@ def sign_out(engine: Engine, *, staff_id: int, desk: str = "", event_id: int | N
         _audit(s, "sign_out", staff_id=staff_id, event_id=event_id, desk=desk)
 
 
+def still_signed_in(engine: Engine, staff_id: int) -> bool:
+    """A tablet's sign-in holds only while its staff member stays active (the PIN was checked at sign-in)."""
+    with read_session(engine) as s:
+        return bool(s.execute(select(Staff.active).where(Staff.id == staff_id)).scalar())
+
+
 def can_sign_in(staff: Staff) -> bool:
     return bool(staff.active and staff.pin_hash)
 

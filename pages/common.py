@@ -71,6 +71,12 @@ def require_station(page: str) -> Station:
     if s is None:
         st.warning(tr("ui.sign_in_first"))
         st.stop()
+    from core.security import still_signed_in
+
+    if not still_signed_in(engine(), s.staff_id):  # deactivated by the manager since signing in
+        st.session_state.pop("station", None)
+        st.warning(tr("ui.sign_in_first"))
+        st.stop()
     allowed = DESK_ROLES.get(page)
     if allowed and s.role not in allowed:
         st.error(tr("reason.not_manager") if allowed == ("manager",) else tr("ui.role_not_allowed"))

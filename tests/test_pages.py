@@ -262,3 +262,17 @@ def test_audit_page_filters_and_exports_for_the_manager_only(store):
     assert not at.exception and at.session_state["audit_xlsx"][:2] == b"PK"
     at = page("pages/audit.py", store, role="cashier")
     assert any("只有经理" in e.value for e in at.error)
+
+
+def test_a_deactivated_staff_members_tablet_is_signed_out(store):
+    from sqlalchemy import update
+
+    from core.models import Staff
+    from core.store import write_session
+
+    at = page("pages/checkin.py", store, role="advisor")
+    assert not at.exception and at.text_input(key="checkin_scan")
+    with write_session(store.engine) as s:
+        s.execute(update(Staff).where(Staff.id == store.advisor_id).values(active=False))
+    at.run()
+    assert "station" not in at.session_state and not at.text_input
