@@ -36,7 +36,10 @@ class BackupError(Exception):
     pass
 
 
-def backup_dir() -> Path:
+def backup_dir(engine: Engine | None = None) -> Path:
+    """backups/ beside the store's file (data/backups/ for the default data/event.db)."""
+    if engine is not None and is_sqlite(engine) and engine.url.database not in (None, "", ":memory:"):
+        return Path(engine.url.database).resolve().parent / "backups"
     return settings().data_dir / "backups"
 
 
@@ -64,7 +67,7 @@ def backup_now(engine: Engine, target: str | os.PathLike | None = None) -> Path:
     """Copy the store now (online); returns the file. Files are 0600; old automatic ones rotate."""
     src = _db_path(engine)
     if target is None:
-        folder = backup_dir()
+        folder = backup_dir(engine)
         folder.mkdir(parents=True, exist_ok=True)
         os.chmod(folder, 0o700)
         dst = folder / f"{src.stem}-{now().strftime('%Y%m%d-%H%M%S')}.db"
@@ -125,7 +128,7 @@ def restore(engine: Engine, source: str | os.PathLike, *, force: bool = False) -
         raise BackupError(f"系统正在运行（进程 {pid}），请先停止再恢复；确需恢复请加 --force。")
     engine.dispose()
     if dst.exists():
-        backup_now(engine, backup_dir() / f"before-restore-{now().strftime('%Y%m%d-%H%M%S')}.db")
+        backup_now(engine, backup_dir(engine) / f"before-restore-{now().strftime('%Y%m%d-%H%M%S')}.db")
     private_file(dst)
     _copy(src, dst)
     os.chmod(dst, 0o600)
@@ -133,7 +136,7 @@ def restore(engine: Engine, source: str | os.PathLike, *, force: bool = False) -
 
 
 # --- every five minutes during an event, from the app process -----------------------------
-_started: set[str] = set()
+_started: dict[str, threading.Event] = {}
 _lock = threading.Lock()
 
 
@@ -155,7 +158,7 @@ def start_scheduler(engine: Engine, every_s: float = EVERY_S) -> bool:
     with _lock:
         if key in _started:
             return False
-        _started.add(key)
+        stop = _started[key] = threading.Event()
     if sqlite:
         try:
             pid_file(engine).write_text(str(os.getpid()))
@@ -166,7 +169,7 @@ def start_scheduler(engine: Engine, every_s: float = EVERY_S) -> bool:
         from core.receipts import recover_pending
 
         last_backup = time.monotonic()
-        while True:
+        while not stop.is_set():
             if sqlite and not os.path.exists(engine.url.database):
                 return  # the store went away (a test's temporary file): nothing to look after
             try:  # receipts cut off by a crash become failed jobs with a reprint button
@@ -180,10 +183,17 @@ def start_scheduler(engine: Engine, every_s: float = EVERY_S) -> bool:
                         backup_now(engine)
                 except Exception:  # noqa: BLE001 - a failed backup is logged, the desks go on
                     log.exception("scheduled backup failed")
-            time.sleep(min(10.0, every_s))
+            stop.wait(min(10.0, every_s))
 
     threading.Thread(target=loop, name="renewday-backup", daemon=True).start()
     return True
+
+
+def stop_scheduler(engine: Engine) -> None:
+    with _lock:
+        stop = _started.pop(str(engine.url), None)
+    if stop is not None:
+        stop.set()
 
 
 # --- end of day: everything to one workbook ----------------------------------------------

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from sqlalchemy import select
 from openpyxl import load_workbook
 
 from core import backup, checkin
@@ -16,8 +17,9 @@ from core.config import ROOT
 
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("RENEWDAY_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path / "data"
+    """The store's folder (the test stores are tmp_path/event.db): backups/ goes beside the store."""
+    monkeypatch.setenv("RENEWDAY_DATA_DIR", str(tmp_path))
+    return tmp_path
 
 
 def test_backup_copies_a_consistent_private_file_and_rotates(seeded_sqlite, data_dir):
@@ -85,3 +87,31 @@ def test_end_of_day_export_has_every_table_and_no_pin_hashes(seeded, tmp_path):
     assert {"event", "staff", "invitation", "customer", "renewal", "giftissue", "auditentry"} <= set(wb.sheetnames)
     staff_headers = [c.value for c in next(wb["staff"].iter_rows(max_row=1))]
     assert "pin_hash" not in staff_headers and "name" in staff_headers
+
+
+def test_the_app_process_backs_up_during_an_event_and_recovers_stale_jobs(sqlite_engine, data_dir):
+    import time
+    from datetime import timedelta
+
+    from core.clock import now
+    from core.events import create_event
+    from core.models import PrintJob
+    from core.store import read_session, write_session
+
+    with write_session(sqlite_engine) as s:
+        create_event(s, name="今天的活动", event_date=now().date())
+        s.add(PrintJob(receipt_no="K-1", desk="礼品台1", payload=b"x", status="pending",
+                       created_at=now() - timedelta(minutes=5)))
+    assert backup.start_scheduler(sqlite_engine, every_s=0.2)
+    try:
+        assert not backup.start_scheduler(sqlite_engine, every_s=0.2)  # once per store per process
+        assert backup.pid_file(sqlite_engine).read_text() == str(os.getpid())
+        for _ in range(200):
+            with read_session(sqlite_engine) as s:
+                status = s.execute(select(PrintJob.status)).scalar_one()
+            if status == "failed" and list((data_dir / "backups").glob("event-*.db")):
+                break
+            time.sleep(0.05)
+    finally:
+        backup.stop_scheduler(sqlite_engine)
+    assert status == "failed" and list((data_dir / "backups").glob("event-*.db"))
