@@ -11,7 +11,7 @@ from core.clock import now
 from core.errors import DeskError
 from core.models import STAFF_ROLES, Event, Invitation, Staff
 from core.security import check_pin_rule, hash_pin, sign_in  # noqa: F401 - sign_in kept here for callers
-from core.store import read_session, write_session
+from core.store import read_session
 from core.validate import clean
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from core import cashier, checkin, gifts
 from core.clock import now
 from core.errors import DeskError
-from core.models import AuditEntry, Renewal, Staff
+from core.models import AuditEntry, Staff
 from core.security import hash_pin, sign_in, sign_out, staff_for_desk, verify_pin
 from core.store import read_session, write_session
 from tests.conftest import MANAGER_PIN
