@@ -1,4 +1,5 @@
-# RenewDay: `make run` serves the app with a demo event; `make test` runs the whole suite.
+# RenewDay: `make run` serves the store (an empty one opens on the first-run page); `make demo` serves a
+# separate demo store (data/demo.db); `make test` runs the whole suite.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -20,8 +21,14 @@ migrate: $(VENV)/.installed
 	$(PY) -m core migrate
 
 run: migrate
-	$(PY) -m core demo --if-empty
 	$(VENV)/bin/streamlit run app.py --server.address 0.0.0.0 --server.port $(PORT)
+
+# The demo lives in its own file: it is never loaded into the store of a real event.
+DEMO_URL ?= sqlite:///data/demo.db
+demo: $(VENV)/.installed
+	DATABASE_URL=$(DEMO_URL) $(PY) -m core migrate
+	DATABASE_URL=$(DEMO_URL) $(PY) -m core demo --if-empty
+	DATABASE_URL=$(DEMO_URL) $(VENV)/bin/streamlit run app.py --server.address 0.0.0.0 --server.port $(PORT)
 
 test: $(VENV)/.dev-installed
 	$(PY) -m pytest

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import DESK_ROLES, station, tr
+from core.security import sign_out
+from core.staff import store_is_empty
+from pages.common import DESK_ROLES, engine, esc, station, tr
 
 st.set_page_config(page_title="RenewDay 续保直销会", page_icon="🚗", layout="wide")
 
@@ -15,6 +17,7 @@ PAGES = {
     "setup": ("pages/setup.py", "page.setup", "⚙️"),
     "import": ("pages/import_guests.py", "page.import", "📥"),
     "finance": ("pages/finance.py", "page.finance", "🧾"),
+    "audit": ("pages/audit.py", "page.audit", "🔍"),
 }
 
 
@@ -25,7 +28,13 @@ def page(name: str, default: bool = False) -> st.Page:
 
 current = station()
 board = page("board")
-if current is None:
+if current is None and store_is_empty(engine()):
+    # An empty store: the first-run page creates the manager and the first event (no demo data).
+    nav = st.navigation([st.Page("pages/first_run.py", title=tr("firstrun.title"), icon="🔑", url_path="first-run",
+                                 default=True)], position="hidden")
+elif current is None:
+    if st.session_state.pop("first_run_done", False):
+        st.success(tr("firstrun.done"))
     # Not signed in: the sign-in page, and the board for the TV (no menu, nothing else reachable).
     nav = st.navigation([st.Page("pages/signin.py", title=tr("page.signin"), icon="🔑", url_path="signin", default=True),
                         board], position="hidden")
@@ -34,9 +43,10 @@ else:
     desk_pages = [page(n, default=(i == 0)) for i, n in enumerate(n for n in allowed if n != "board")]
     nav = st.navigation(desk_pages + [board], position="sidebar")
     with st.sidebar:
-        st.markdown(f"**{current.staff_name}** · {tr('role.' + current.role)}  \n{tr('ui.desk')}: **{current.desk}**  \n"
-                    f"{current.event_name}")
+        st.markdown(f"**{esc(current.staff_name)}** · {tr('role.' + current.role)}  \n{tr('ui.desk')}: "
+                    f"**{esc(current.desk)}**  \n{esc(current.event_name)}")
         if st.button(tr("ui.sign_out"), key="sign_out"):
+            sign_out(engine(), staff_id=current.staff_id, desk=current.desk, event_id=current.event_id)
             st.session_state.pop("station", None)
             st.rerun()
         st.radio(tr("ui.language"), ["zh-CN", "en"], key="lang", horizontal=True,

@@ -97,12 +97,75 @@ def cmd_export(args, engine) -> int:
 
 
 def cmd_demo(args, engine) -> int:
-    from core.demo import build_demo, store_is_empty
+    from core.demo import build_demo, holds_real_data, store_is_empty
 
     if args.if_empty and not store_is_empty(engine):
         print("store not empty: demo not loaded", file=sys.stderr)
         return 0
+    if holds_real_data(engine):
+        print("这个数据库里有真实活动或员工，不载入演示数据（演示请用单独的数据库：make demo）。", file=sys.stderr)
+        return 2
     print(build_demo(engine, customers=args.customers))
+    return 0
+
+
+def cmd_backup(args, engine) -> int:
+    from core import backup
+
+    try:
+        path = backup.backup_now(engine, args.file)
+    except backup.BackupError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    print(path)
+    return 0
+
+
+def cmd_restore(args, engine) -> int:
+    from core import backup
+
+    try:
+        backup.restore(engine, args.file, force=args.force)
+    except backup.BackupError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    print(f"restored {args.file}", file=sys.stderr)
+    return 0
+
+
+def cmd_set_pin(args, engine) -> int:
+    """For whoever has the server in hand: a PIN for a staff member (a store upgraded from the
+    first release, where staff had no PIN, or a manager who forgot theirs). Unlocks too."""
+    import getpass
+
+    from sqlalchemy import select
+
+    from core.audit import audit
+    from core.models import Staff
+    from core.security import check_pin_rule, hash_pin
+
+    pin = sys.stdin.readline().strip() if args.stdin else getpass.getpass("新密码 / new PIN: ")
+    try:
+        with write_session(engine) as s:
+            ref = args.staff.strip()
+            person = s.get(Staff, int(ref)) if ref.isdigit() else \
+                s.execute(select(Staff).where(Staff.name == ref)).scalar_one_or_none()
+            if person is None:
+                raise DeskError("staff_unknown")
+            person.pin_hash = hash_pin(check_pin_rule(s, pin))
+            person.failed_pins, person.lockouts, person.locked_until, person.active = 0, 0, None, True
+            audit(s, "staff_pin", event_id=None, desk="cli", staff_id=None, detail={"staff_id": person.id})
+    except DeskError as e:
+        print(t(f"reason.{e.reason}", **e.info), file=sys.stderr)
+        return 2
+    print(f"PIN set for {person.name}", file=sys.stderr)
+    return 0
+
+
+def cmd_export_all(args, engine) -> int:
+    from core import backup
+
+    print(backup.export_everything(engine, args.file))
     return 0
 
 
@@ -135,8 +198,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--if-empty", action="store_true", help="only when the store has no event")
     p.add_argument("--customers", type=int, default=600)
     p.set_defaults(fn=cmd_demo)
+    p = sub.add_parser("backup", help="copy the SQLite store (online, SQLite backup API) into data/backups/ or FILE")
+    p.add_argument("file", nargs="?", default=None)
+    p.set_defaults(fn=cmd_backup)
+    p = sub.add_parser("restore", help="replace the SQLite store with a backup (refused while the app runs)")
+    p.add_argument("file")
+    p.add_argument("--force", action="store_true", help="restore even though the app seems to be running")
+    p.set_defaults(fn=cmd_restore)
+    p = sub.add_parser("set-pin", help="set a staff member's PIN (by id or exact name); unlocks and reactivates")
+    p.add_argument("staff")
+    p.add_argument("--stdin", action="store_true", help="read the PIN from standard input")
+    p.set_defaults(fn=cmd_set_pin)
+    p = sub.add_parser("export-all", help="everything in the store to one .xlsx (end of day)")
+    p.add_argument("file")
+    p.set_defaults(fn=cmd_export_all)
     args = parser.parse_args(argv)
     engine = get_engine()
+    if args.command == "restore":
+        return args.fn(args, engine)
     if args.command != "migrate":
         migrate.upgrade(engine)
     return args.fn(args, engine)

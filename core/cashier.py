@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core import finance, lookup
-from core.audit import run_action
+from core.audit import bind_event, run_action
 from core.checkin import resolve_invitation, check_in_locked, require_manager
 from core.clock import now
 from core.errors import DeskError
@@ -144,6 +144,7 @@ def add_vehicle(engine: Engine, *, invitation_id: int, plate: str, desk: str, st
         inv = s.get(Invitation, invitation_id)
         if inv is None:
             raise DeskError("unknown_code")
+        bind_event(s, inv.event_id)
         found = s.execute(select(Vehicle).where(Vehicle.customer_id == inv.customer_id,
                                                 Vehicle.plate == plate_n)).scalar_one_or_none()
         if found is None:
@@ -162,6 +163,7 @@ def mark_invoiced(engine: Engine, *, renewal_id: int, invoice_no: str, desk: str
         r = s.execute(select(Renewal).where(Renewal.id == renewal_id).with_for_update()).scalar_one_or_none()
         if r is None:
             raise DeskError("renewal_unknown")
+        bind_event(s, r.event_id)
         if r.voided_at is not None:
             raise DeskError("voided")
         if r.invoice_no:
@@ -186,6 +188,7 @@ def void_renewal(engine: Engine, *, renewal_id: int | None, reason: str, desk: s
         r = s.execute(select(Renewal).where(Renewal.id == renewal_id).with_for_update()).scalar_one_or_none()
         if r is None:
             raise DeskError("renewal_unknown")
+        bind_event(s, r.event_id)
         if r.voided_at is not None:
             raise DeskError("voided")
         r.voided_at, r.voided_by, r.void_reason = now(), staff_id, clean(reason)[:200]

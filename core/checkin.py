@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core import codes, lookup
-from core.audit import run_action
+from core.audit import bind_event, run_action
 from core.clock import now
 from core.errors import DeskError
 from core.models import CheckIn, Customer, Event, Invitation, Staff, Vehicle
@@ -119,6 +119,9 @@ def scan(engine: Engine, *, event_id: int, raw: str, desk: str, staff_id: int | 
             return check_in(engine, event_id=event_id, invitation_id=matches[0]["invitation_id"], desk=desk,
                             staff_id=staff_id)
         if matches:
+            # A search shows full names and phones: who searched for what is audited.
+            run_action(engine, "search", lambda _s: {"matches": len(matches)}, event_id=event_id, desk=desk,
+                       staff_id=staff_id, raw=raw)
             return {"status": "choose", "matches": matches}
     return check_in(engine, event_id=event_id, raw=raw, desk=desk, staff_id=staff_id, nonce=nonce)
 
@@ -195,6 +198,7 @@ def set_party_size(engine: Engine, *, invitation_id: int, size: int, desk: str, 
         inv = s.execute(select(Invitation).where(Invitation.id == invitation_id).with_for_update()).scalar_one_or_none()
         if inv is None:
             raise DeskError("unknown_code")
+        bind_event(s, inv.event_id)
         before = inv.party_size
         inv.party_size = int(size)
         row = s.execute(select(CheckIn).where(CheckIn.invitation_id == invitation_id)).scalar_one_or_none()
@@ -221,6 +225,7 @@ def undo_check_in(engine: Engine, *, invitation_id: int, reason: str, desk: str,
         row = s.execute(select(CheckIn).where(CheckIn.invitation_id == invitation_id).with_for_update()).scalar_one_or_none()
         if row is None or row.undone_at is not None:
             raise DeskError("not_checked_in")
+        bind_event(s, row.event_id)
         row.undone_at, row.undone_by, row.undo_reason = now(), staff_id, clean(reason)[:200]
         return {"invitation_id": invitation_id, "checked_in_at": row.at.isoformat(), "reason": row.undo_reason}
 

@@ -31,6 +31,10 @@ def normalize_code(raw: str) -> str:
 
     A QR that carries a link (…?c=CODE) is accepted too."""
     text = (raw or "").strip()
+    if not (text.isascii() and text.isprintable()):
+        from core.validate import strip_controls
+
+        text = strip_controls(text)  # NUL failed the action on PostgreSQL; controls are no code
     m = re.search(r"[?&]c=([A-Za-z0-9\-]+)", text)
     if m:
         text = m[1]

@@ -119,3 +119,15 @@ def store_is_empty(engine: Engine) -> bool:
 
     with read_session(engine) as s:
         return s.execute(select(func.count()).select_from(Event)).scalar_one() == 0
+
+
+def holds_real_data(engine: Engine) -> bool:
+    """A real (non-demo) event, or staff on a store without a demo event: never mix the demo in."""
+    from core.models import Staff
+    from core.store import read_session
+
+    with read_session(engine) as s:
+        real = s.execute(select(func.count()).select_from(Event).where(Event.is_demo.is_(False))).scalar_one()
+        demo = s.execute(select(func.count()).select_from(Event).where(Event.is_demo.is_(True))).scalar_one()
+        staff = s.execute(select(func.count()).select_from(Staff)).scalar_one()
+    return real > 0 or (demo == 0 and staff > 0)

@@ -1,7 +1,6 @@
 """Events and staff: set-up before the day."""
 from __future__ import annotations
 
-import hashlib
 from datetime import date
 
 from sqlalchemy import func, select
@@ -11,13 +10,15 @@ from sqlmodel import Session
 from core.clock import now
 from core.errors import DeskError
 from core.models import STAFF_ROLES, Event, Invitation, Staff
-from core.store import read_session, write_session
+from core.security import check_pin_rule, hash_pin, sign_in  # noqa: F401 - sign_in kept here for callers
+from core.store import read_session
+from core.validate import clean
 
 
 def create_event(session: Session, *, name: str, event_date: date, store_name: str = "",
                  target_arrivals: int = 0, target_renewals: int = 0, target_premium_fen: int = 0,
                  is_demo: bool = False) -> Event:
-    name = name.strip()
+    name, store_name = clean(name), clean(store_name)
     if not name:
         raise DeskError("event_name_missing")
     if session.execute(select(Event.id).where(Event.name == name)).first():
@@ -61,28 +62,48 @@ def list_events(engine: Engine) -> list[Event]:
 
 
 def update_targets(engine: Engine, event_id: int, *, target_arrivals: int, target_renewals: int,
-                   target_premium_fen: int, store_name: str | None = None) -> None:
-    if min(target_arrivals, target_renewals, target_premium_fen) < 0:
-        raise DeskError("amount_negative")
-    with write_session(engine) as s:
+                   target_premium_fen: int, store_name: str | None = None, staff_id: int | None = None,
+                   desk: str = "") -> dict:
+    """The manager's targets for the board (checked and audited like any desk action)."""
+    from core.audit import run_action
+
+    def body(s: Session) -> dict:
+        if min(target_arrivals, target_renewals, target_premium_fen) < 0:
+            raise DeskError("amount_negative")
         ev = s.get(Event, event_id)
+        if ev is None:
+            raise DeskError("event_unknown")
         ev.target_arrivals, ev.target_renewals, ev.target_premium_fen = target_arrivals, target_renewals, target_premium_fen
         if store_name is not None:
-            ev.store_name = store_name.strip()
+            ev.store_name = clean(store_name)
+        return {"arrivals": target_arrivals, "renewals": target_renewals, "premium_fen": target_premium_fen,
+                "store": ev.store_name}
+
+    return run_action(engine, "targets", body, event_id=event_id, desk=desk, staff_id=staff_id,
+                      raw=f"{target_arrivals}/{target_renewals}/{target_premium_fen}")
 
 
-def hash_pin(pin: str) -> str:
-    return hashlib.sha256(f"renewday:{pin}".encode()).hexdigest() if pin else ""
+def new_event(engine: Engine, *, name: str, event_date: date, store_name: str = "", staff_id: int | None,
+              desk: str = "") -> dict:
+    from core.audit import bind_event, run_action
+
+    def body(s: Session) -> dict:
+        ev = create_event(s, name=name, event_date=event_date, store_name=store_name)
+        bind_event(s, ev.id)
+        return {"event_id": ev.id, "name": ev.name}
+
+    return run_action(engine, "event_create", body, event_id=None, desk=desk, staff_id=staff_id, raw=clean(name))
 
 
 def add_staff(session: Session, *, name: str, role: str = "advisor", team: str = "", pin: str = "") -> Staff:
-    name = name.strip()
+    name, team = clean(name), clean(team)
     if not name or "<" in name or ">" in name:
         raise DeskError("staff_name_invalid")
     if role not in STAFF_ROLES:
         raise DeskError("staff_role_invalid", role=role)
     if session.execute(select(Staff.id).where(Staff.name == name)).first():
         raise DeskError("staff_name_taken", name=name)
+    pin = check_pin_rule(session, pin) if pin else ""
     staff = Staff(name=name, role=role, team=team.strip(), pin_hash=hash_pin(pin))
     session.add(staff)
     session.flush()
@@ -97,26 +118,20 @@ def list_staff(engine: Engine, *, active_only: bool = True) -> list[Staff]:
         return list(s.execute(q).scalars())
 
 
-def sign_in(engine: Engine, *, staff_id: int, pin: str) -> Staff:
-    with read_session(engine) as s:
-        staff = s.get(Staff, staff_id)
-    if staff is None or not staff.active:
-        raise DeskError("staff_unknown")
-    if staff.pin_hash and hash_pin(pin.strip()) != staff.pin_hash:
-        raise DeskError("pin_wrong")
-    return staff
+def reassign(engine: Engine, *, invitation_id: int, advisor_id: int, staff_id: int | None, desk: str = "") -> dict:
+    """Give a guest to another advisor (manager only; audited with the event)."""
+    from core.audit import bind_event, run_action
 
-
-def reassign(engine: Engine, *, invitation_id: int, advisor_id: int, staff_id: int | None, desk: str = "") -> None:
-    from core.audit import audit
-
-    with write_session(engine) as s:
+    def body(s: Session) -> dict:
         inv = s.get(Invitation, invitation_id)
         if inv is None or s.get(Staff, advisor_id) is None:
             raise DeskError("unknown_code")
-        audit(s, "reassign", event_id=inv.event_id, desk=desk, staff_id=staff_id,
-              detail={"invitation": invitation_id, "from": inv.advisor_id, "to": advisor_id})
-        inv.advisor_id = advisor_id
+        bind_event(s, inv.event_id)
+        before, inv.advisor_id = inv.advisor_id, advisor_id
+        return {"invitation": invitation_id, "from": before, "to": advisor_id}
+
+    return run_action(engine, "reassign", body, event_id=None, desk=desk, staff_id=staff_id,
+                      raw=f"{invitation_id}->{advisor_id}")
 
 
 def invitation_counts(engine: Engine, event_id: int) -> dict[str, int]:

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core import lookup
-from core.audit import run_action
+from core.audit import bind_event, run_action
 from core.checkin import require_manager
 from core.clock import now
 from core.errors import DeskError
@@ -210,6 +210,7 @@ def top_up(engine: Engine, *, gift_type_id: int, add: int, desk: str, staff_id: 
         g = s.execute(select(GiftType).where(GiftType.id == gift_type_id).with_for_update()).scalar_one_or_none()
         if g is None:
             raise DeskError("gift_unknown")
+        bind_event(s, g.event_id)
         g.stock += add
         g.initial_stock += add
         return {"gift": g.name, "added": add, "stock": g.stock}
@@ -268,6 +269,7 @@ def mark_reclaimed(engine: Engine, *, kind: str, item_id: int, desk: str, staff_
                 raise DeskError("gift_unknown")
             row.reclaimed_at = now()
             gift_id = row.prize_id
+        bind_event(s, row.event_id)
         s.execute(update(GiftType).where(GiftType.id == gift_id).values(stock=GiftType.stock + 1))
         return {"kind": kind, "id": item_id}
 
@@ -318,6 +320,12 @@ def serve(engine: Engine, *, event_id: int, invitation_id: int, desk: str, staff
             done["refusals"].append(refusal)
     done["refusal"] = done["refusals"][0] if done["refusals"] else None
     if gift_ids or draw_ids:
-        done["job"] = receipts.issue_receipt(engine, event_id=event_id, invitation_id=invitation_id, desk=desk,
-                                             staff_id=staff_id, gift_issue_ids=gift_ids, draw_ids=draw_ids)
+        try:
+            done["job"] = receipts.issue_receipt(engine, event_id=event_id, invitation_id=invitation_id, desk=desk,
+                                                 staff_id=staff_id, gift_issue_ids=gift_ids, draw_ids=draw_ids)
+        except Exception:  # noqa: BLE001 - what was saved stays saved, and the desk is told so
+            import logging
+
+            logging.getLogger("renewday").exception("receipt after a saved hand-out failed")
+            done["refusal"] = DeskError("receipt_not_saved", gift=done["gift"] or "", prize=done["prize"] or "")
     return done

@@ -14,6 +14,11 @@ from core.validate import clean, format_plate, normalize_phone, normalize_plate
 MAX_MATCHES = 20
 
 
+def like_escape(text: str) -> str:
+    """What was typed matches as itself: % and _ are not wildcards (`%%%1` once listed 20 guests)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 _CARD = (select(Invitation.id, Invitation.event_id, Invitation.code, Invitation.group, Invitation.party_size,
                 Invitation.advisor_id, Invitation.call_outcome, Invitation.cancelled, Invitation.customer_id,
                 Customer.name, Customer.phone, Staff.name.label("advisor"))
@@ -84,17 +89,17 @@ def search(session: Session, event_id: int, raw: str) -> list[dict]:
     if phone:
         conds.append(Customer.phone == phone)
     elif len(digits) == 4 and digits == text:
-        conds.append(Customer.phone.like(f"%{digits}"))
+        conds.append(Customer.phone.like(f"%{digits}", escape="\\"))
     plate = normalize_plate(text)
     plate_text = re.sub(r"[\s·•・.\-]", "", text).upper()
     if plate:
         conds.append(Vehicle.plate == plate)
     elif len(plate_text) >= 3 and re.search(r"[A-Z0-9]", plate_text):
-        conds.append(Vehicle.plate.like(f"%{plate_text}%"))
+        conds.append(Vehicle.plate.like(f"%{like_escape(plate_text)}%", escape="\\"))
     if re.search(r"[\u4e00-\u9fff]", text) and not plate:
-        conds.append(Customer.name.like(f"{text}%"))
+        conds.append(Customer.name.like(f"{like_escape(text)}%", escape="\\"))
     if len(code) >= 4 and re.fullmatch(rf"[{codes.ALPHABET}]+", code):
-        conds.append(Invitation.code.like(f"{code}%"))
+        conds.append(Invitation.code.like(f"{like_escape(code)}%", escape="\\"))
     if not conds:
         return []
     ids = session.execute(

@@ -46,7 +46,10 @@ class Staff(SQLModel, table=True):
     role: str = "advisor"
     team: str = ""
     active: bool = True
-    pin_hash: str = ""  # empty: no PIN asked at sign-in
+    pin_hash: str = ""  # scrypt with a salt per PIN; empty: no desk access until the manager sets one
+    failed_pins: int = 0  # wrong PINs since the last success or lock
+    lockouts: int = 0  # locks in a row: each one doubles the next
+    locked_until: Optional[NaiveDatetime] = None
 
 
 # --- customers and their cars (they persist across events) --------------------------------

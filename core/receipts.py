@@ -315,3 +315,22 @@ def status_of(engine: Engine, desk: str) -> str:
     if p.connection != "network":
         return "unknown"
     return printer_status(p.host, p.port, timeout=min(1.0, p.timeout_s))
+
+
+# A job is 'pending' only while it is being sent (≤ 3 s). One still pending well after that was
+# cut off (the app was killed, the machine lost power): it is marked failed, so the gift desk
+# offers it for reprint, instead of waiting forever.
+STALE_PENDING_S = 10
+
+
+def recover_pending(engine: Engine, *, older_than_s: float = STALE_PENDING_S) -> int:
+    from datetime import timedelta
+
+    cutoff = now() - timedelta(seconds=older_than_s)
+    stale = (PrintJob.status == "pending", PrintJob.created_at < cutoff)
+    with read_session(engine) as s:  # the common case, nothing stale, takes no write turn
+        if s.execute(select(PrintJob.id).where(*stale).limit(1)).first() is None:
+            return 0
+    with write_session(engine) as s:
+        return s.execute(update(PrintJob).where(*stale)
+                         .values(status="failed", error="发送中断（系统重启），请重新打印", finished_at=now())).rowcount

@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 _PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -19,17 +18,29 @@ _VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 
 
 _SPACES = re.compile(r"\s+")
+# C0 and C1 controls (NUL, ESC, GS… reach a receipt printer as commands), lone surrogates (no
+# database stores them), and the bidi overrides that make a name read backwards on screen.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_controls(text: str) -> str:
+    """Text without control characters (tabs and line breaks become spaces)."""
+    if text.isascii() and text.isprintable():
+        return text
+    return _CONTROLS.sub("", text.replace("\t", " ").replace("\n", " ").replace("\r", " "))
 
 
 def clean(value) -> str:
-    """Full-width to half-width, trimmed, inner runs of spaces collapsed."""
+    """Full-width to half-width, control characters dropped, trimmed, inner runs of spaces collapsed."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = value if isinstance(value, str) else str(value)
-    if not text.isascii():
-        text = unicodedata.normalize("NFKC", text).replace("\u00a0", " ")
+    if not (text.isascii() and text.isprintable()):
+        text = _CONTROLS.sub("", text)
+        if not text.isascii():
+            text = unicodedata.normalize("NFKC", text).replace("\u00a0", " ")
     return _SPACES.sub(" ", text).strip()
 
 
@@ -113,23 +124,45 @@ def parse_date(value) -> date | None:
         return None
 
 
+MAX_YUAN = 10_000_000  # per field: no insurance amount at a dealership comes near it
+_YUAN = re.compile(r"^([0-9]+)(?:\.([0-9]*))?$|^\.([0-9]+)$")
+
+
 def parse_yuan(value, *, field: str = "amount") -> int:
-    """'1,234.5' -> 123450 fen. Raises ValueError(reason) for text, negatives or fractions of a fen."""
-    text = clean(value).replace(",", "").replace("，", "").replace("元", "").replace("¥", "").replace("￥", "")
+    """'1,234.5' -> 123450 fen. Only digits with at most two decimals and at most 10 million
+    yuan: no exponents (1e999999 once froze every desk), no huge numbers (the board overflowed).
+    Raises ValueError(reason): amount_not_number, amount_negative, amount_too_precise, amount_too_large."""
+    if isinstance(value, bool):
+        raise ValueError("amount_not_number")
+    if isinstance(value, int):
+        value = str(value)
+    elif isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("amount_not_number")
+        value = repr(value) if "e" not in repr(value) else "x"
+    raw = value if isinstance(value, str) else str(value)
+    if len(raw) > 40:  # no real amount is this long; refuse before any work
+        raise ValueError("amount_too_large" if raw.strip().replace(",", "").isdigit() else "amount_not_number")
+    text = clean(raw).replace(",", "").replace("，", "").replace("元", "").replace("¥", "").replace("￥", "").strip()
     if text == "":
         return 0
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise ValueError("amount_not_number") from None
-    if not amount.is_finite():
+    if text.startswith("-"):
+        rest = text[1:].strip()
+        if _YUAN.match(rest):
+            raise ValueError("amount_negative")
         raise ValueError("amount_not_number")
-    if amount < 0:
-        raise ValueError("amount_negative")
-    fen = amount * 100
-    if fen != fen.to_integral_value():
+    if text.startswith("+"):
+        text = text[1:]
+    m = _YUAN.match(text)
+    if not m:
+        raise ValueError("amount_not_number")
+    whole, decimals = (m.group(1), m.group(2) or "") if m.group(3) is None else ("0", m.group(3))
+    decimals = decimals.rstrip("0")
+    if len(decimals) > 2:
         raise ValueError("amount_too_precise")
-    return int(fen)
+    if int(whole) > MAX_YUAN or (int(whole) == MAX_YUAN and decimals):
+        raise ValueError("amount_too_large")
+    return int(whole) * 100 + int(decimals.ljust(2, "0"))
 
 
 def format_yuan(fen: int) -> str:

@@ -116,7 +116,7 @@ st.title(tr("page.cashier"))
 st.text_input(tr("cashier.scan_label"), key="cashier_scan", on_change=on_scan, placeholder=tr("checkin.scan_placeholder"))
 focus_scanner("cashier_scan")
 if ss.get("cashier_msg"):
-    verdict("red", tr("cashier.not_found"), [esc(ss["cashier_msg"])])
+    verdict("red", tr("cashier.not_found"), [ss["cashier_msg"]])
 for m in ss.get("cashier_matches", []):
     st.button(f"{m['name']} · {m['phone']} · {m['plates'] or tr('ui.no_plate')}", key=f"cpick_{m['invitation_id']}",
               on_click=pick, args=(m["invitation_id"],))
@@ -142,7 +142,7 @@ with tab_renew:
 
         with read_session(eng) as s:
             guest = guest_card(s, s.get(Invitation, inv_id))
-        st.subheader(f"{guest['name']}")
+        st.subheader(esc(guest["name"]))
         for line in guest_lines(guest):
             st.markdown(line)
         renewed = {r["vehicle_id"]: r for r in cashier.renewal_rows(eng, station.event_id, invitation_id=inv_id)

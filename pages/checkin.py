@@ -39,7 +39,7 @@ def handle(raw: str = "", invitation_id: int | None = None) -> None:
                   "lines": [tr("reason.already_checked_in", at=e.info["at"], desk=esc(e.info["desk"])),
                             esc(g["name"]), *guest_lines(g)], "guest": g})
         else:
-            show({"kind": "red", "title": tr("checkin.refused"), "lines": [esc(refusal_text(e))]})
+            show({"kind": "red", "title": tr("checkin.refused"), "lines": [refusal_text(e)]})
     except Exception:  # noqa: BLE001 - the desk shows a plain message, never a traceback
         import logging
 

@@ -20,15 +20,17 @@ from core.store import get_engine
 log = logging.getLogger("renewday")
 DESK_ROLES = {  # which signed-in roles may open which page
     "checkin": None, "cashier": ("cashier", "manager"), "gifts": None, "board": None,
-    "setup": ("manager",), "import": ("manager",),
-    "finance": ("manager",),
+    "setup": ("manager",), "import": ("manager",), "finance": ("manager",), "audit": ("manager",),
 }
 
 
 @st.cache_resource
 def _engine(url: str):
+    from core.backup import start_scheduler
+
     engine = get_engine(url)
     migrate.upgrade(engine)
+    start_scheduler(engine)  # a copy of the store every 5 minutes during an event (SQLite)
     return engine
 
 
@@ -69,6 +71,12 @@ def require_station(page: str) -> Station:
     if s is None:
         st.warning(tr("ui.sign_in_first"))
         st.stop()
+    from core.security import still_signed_in
+
+    if not still_signed_in(engine(), s.staff_id):  # deactivated by the manager since signing in
+        st.session_state.pop("station", None)
+        st.warning(tr("ui.sign_in_first"))
+        st.stop()
     allowed = DESK_ROLES.get(page)
     if allowed and s.role not in allowed:
         st.error(tr("reason.not_manager") if allowed == ("manager",) else tr("ui.role_not_allowed"))
@@ -77,7 +85,7 @@ def require_station(page: str) -> Station:
 
 
 def refusal_text(e: DeskError) -> str:
-    info = {k: v for k, v in e.info.items() if isinstance(v, (str, int, float))}
+    info = {k: esc(v) if isinstance(v, str) else v for k, v in e.info.items() if isinstance(v, (str, int, float))}
     return tr(f"reason.{e.reason}", **info)
 
 
@@ -117,8 +125,14 @@ def scan_to_guest(prefix: str, event_id: int) -> None:
         ss[f"{prefix}_matches"] = matches
 
 
+_MD = str.maketrans({c: f"&#{ord(c)};" for c in "\\`*_[]#~$:|"})
+
+
 def esc(value) -> str:
-    return html.escape(str(value if value is not None else ""))
+    """A name or any stored text shown as itself in st.html AND in Markdown (st.markdown,
+    st.subheader, st.success…): HTML escaped, and Markdown's link, image, emphasis, code, math
+    and :colour[] characters written as entities (an image URL in a name made browsers fetch it)."""
+    return html.escape(str(value if value is not None else "")).translate(_MD)
 
 
 def verdict(kind: str, title: str, lines: list[str] = (), key: str = "verdict") -> None:

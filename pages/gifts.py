@@ -47,7 +47,7 @@ st.text_input(tr("gifts.scan_label"), key="gift_scan", on_change=on_scan, placeh
 focus_scanner("gift_scan")
 
 if ss.get("gift_msg"):
-    verdict("red", tr("gifts.refused"), [esc(ss["gift_msg"])])
+    verdict("red", tr("gifts.refused"), [ss["gift_msg"]])
 offer = ss.get("gift_offer")
 if offer and ss.get("gift_guest"):
     st.button(tr("gifts.give_substitute"), key="gift_substitute", type="primary", on_click=serve,
@@ -93,7 +93,7 @@ inv_id = ss.get("gift_guest")
 if inv_id:
     due = gifts.entitlements(eng, event_id=station.event_id, invitation_id=inv_id)
     g = due["guest"]
-    st.subheader(g["name"] or g["phone"])
+    st.subheader(esc(g["name"] or g["phone"]))
     for line in guest_lines(g):
         st.markdown(line)
     if not due["renewals"]:

@@ -4,14 +4,16 @@ from datetime import datetime, time
 import pandas as pd
 import streamlit as st
 
-from core import cashier, gifts, receipts
+from core import cashier, gifts, manager, receipts
 from core.errors import DeskError
-from core.events import add_staff, create_event, list_staff, update_targets
+from core.clock import now
+from core.events import new_event, update_targets
+from core.staff import create_staff, edit_staff, merge_staff, set_pin, staff_rows
 from core.models import STAFF_ROLES, Event
-from core.store import read_session, write_session
+from core.store import read_session
 from core.validate import parse_yuan
-from pages.common import desk_action, engine, refusal_text, require_station, tr, yuan
-from pages.signin import DESKS
+from pages.common import desk_action, engine, esc, refusal_text, require_station, tr, yuan
+from core.security import DESKS
 
 station = require_station("setup")
 eng = engine()
@@ -28,7 +30,7 @@ def yuan_input(label: str, fen: int, key: str) -> str:
 
 
 with tab_event:
-    st.subheader(f"{event.name}（{event.event_date}）")
+    st.subheader(f"{esc(event.name)}（{event.event_date}）")
     with st.form("targets"):
         store = st.text_input(tr("setup.store"), value=event.store_name)
         c1, c2, c3 = st.columns(3)
@@ -39,7 +41,8 @@ with tab_event:
         if st.form_submit_button(tr("ui.save"), type="primary"):
             try:
                 update_targets(eng, event.id, target_arrivals=int(arrivals), target_renewals=int(renewals),
-                               target_premium_fen=parse_yuan(premium), store_name=store)
+                               target_premium_fen=parse_yuan(premium), store_name=store, staff_id=station.staff_id,
+                               desk=station.desk)
                 st.success(tr("ui.saved"))
             except ValueError as e:
                 st.error(tr(f"reason.{e}", field=tr("setup.target_premium")))
@@ -52,16 +55,30 @@ with tab_event:
         store_new = st.text_input(tr("setup.store"), value=event.store_name)
         if st.form_submit_button(tr("setup.create")):
             with desk_action():
-                with write_session(eng) as s:
-                    create_event(s, name=name, event_date=day, store_name=store_new)
+                new_event(eng, name=name, event_date=day, store_name=store_new, staff_id=station.staff_id,
+                          desk=station.desk)
                 st.success(tr("setup.created"))
 
 with tab_staff:
-    people = list_staff(eng, active_only=False)
-    st.dataframe(pd.DataFrame([{tr("ui.name"): p.name, tr("setup.role"): tr("role." + p.role), tr("setup.team"): p.team,
-                                tr("setup.pin"): "✓" if p.pin_hash else "", tr("setup.active"): "✓" if p.active else ""}
-                               for p in people]), hide_index=True, width="stretch")
+    people = staff_rows(eng)
+
+    def access(p: dict) -> str:
+        if not p["active"]:
+            return tr("staff.inactive")
+        if not p["pin_set"]:
+            return tr("staff.no_pin")
+        if p["locked_until"] and p["locked_until"] > now():
+            return tr("staff.locked", until=p["locked_until"].strftime("%H:%M:%S"))
+        return "✓"
+
+    st.dataframe(pd.DataFrame([{tr("staff.number"): p["id"], tr("ui.name"): p["name"], tr("setup.role"): tr("role." + p["role"]),
+                                tr("setup.team"): p["team"], tr("staff.desk_access"): access(p)} for p in people]),
+                 hide_index=True, width="stretch")
+    st.caption(tr("staff.pin_rule"))
+    by_id = {p["id"]: p for p in people}
+    label = lambda i: f"{by_id[i]['name']} · {tr('role.' + by_id[i]['role'])}"  # noqa: E731
     with st.form("add_staff", clear_on_submit=True):
+        st.markdown(f"**{tr('setup.add_staff')}**")
         c1, c2, c3, c4 = st.columns(4)
         nm = c1.text_input(tr("ui.name"))
         role = c2.selectbox(tr("setup.role"), STAFF_ROLES, format_func=lambda r: tr("role." + r))
@@ -69,9 +86,47 @@ with tab_staff:
         pin = c4.text_input(tr("setup.pin"), type="password")
         if st.form_submit_button(tr("setup.add_staff")):
             with desk_action():
-                with write_session(eng) as s:
-                    add_staff(s, name=nm, role=role, team=team, pin=pin)
+                create_staff(eng, name=nm, role=role, team=team, pin=pin, desk=station.desk, staff_id=station.staff_id,
+                             event_id=event.id)
                 st.rerun()
+    if people:
+        who = st.selectbox(tr("staff.choose"), list(by_id), format_func=label, key="staff_pick")
+        p = by_id[who]
+        c_edit, c_pin = st.columns(2)
+        with c_edit, st.form("edit_staff"):
+            st.markdown(f"**{tr('staff.edit')}**")
+            e_name = st.text_input(tr("ui.name"), value=p["name"], key=f"staff_name_{who}")
+            e_role = st.selectbox(tr("setup.role"), STAFF_ROLES, index=STAFF_ROLES.index(p["role"]),
+                                  format_func=lambda r: tr("role." + r), key=f"staff_role_{who}")
+            e_team = st.text_input(tr("setup.team"), value=p["team"], key=f"staff_team_{who}")
+            e_active = st.checkbox(tr("setup.active"), value=p["active"], key=f"staff_active_{who}")
+            if st.form_submit_button(tr("ui.save")):
+                with desk_action():
+                    edit_staff(eng, target_id=who, name=e_name, role=e_role, team=e_team, active=e_active,
+                               desk=station.desk, staff_id=station.staff_id, event_id=event.id)
+                    st.rerun()
+        with c_pin, st.form("staff_pin", clear_on_submit=True):
+            st.markdown(f"**{tr('staff.set_pin')}**")
+            new_pin = st.text_input(tr("staff.new_pin"), type="password", key="staff_new_pin")
+            again = st.text_input(tr("firstrun.pin_again"), type="password", key="staff_new_pin_again")
+            if st.form_submit_button(tr("staff.set_pin")):
+                with desk_action():
+                    if new_pin != again:
+                        raise DeskError("pin_mismatch")
+                    set_pin(eng, target_id=who, pin=new_pin, desk=station.desk, staff_id=station.staff_id,
+                            event_id=event.id)
+                    st.success(tr("staff.pin_saved", name=esc(p["name"])))
+        with st.form("merge_staff"):
+            st.markdown(f"**{tr('staff.merge')}**")
+            st.caption(tr("staff.merge_help"))
+            c1, c2 = st.columns(2)
+            dup = c1.selectbox(tr("staff.duplicate"), list(by_id), format_func=label, key="merge_dup")
+            keep = c2.selectbox(tr("staff.keep"), list(by_id), format_func=label, key="merge_keep")
+            if st.form_submit_button(tr("staff.merge")):
+                with desk_action():
+                    out = merge_staff(eng, duplicate_id=dup, keep_id=keep, desk=station.desk, staff_id=station.staff_id,
+                                      event_id=event.id)
+                    st.success(tr("staff.merged", n=sum(out["moved"].values())))
 
 with tab_gifts:
     stock = gifts.stock_report(eng, event.id)
@@ -149,9 +204,10 @@ with tab_print:
         timeout = c8.number_input(tr("setup.timeout"), min_value=0.5, max_value=3.0, value=float(current.timeout_s), step=0.5)
         if st.form_submit_button(tr("ui.save"), type="primary"):
             with desk_action():
-                receipts.save_desk_printer(eng, desk=desk, connection=conn, host=host, port=int(port), usb_vendor=vendor,
-                                           usb_product=product, serial_device=serial, render=render, paper_mm=int(paper),
-                                           timeout_s=float(timeout))
+                manager.save_printer(eng, staff_id=station.staff_id, desk=station.desk, event_id=event.id,
+                                     printer_desk=desk, connection=conn, host=host, port=int(port), usb_vendor=vendor,
+                                     usb_product=product, serial_device=serial, render=render, paper_mm=int(paper),
+                                     timeout_s=float(timeout))
                 st.success(tr("ui.saved"))
     if st.button(tr("gifts.test_print"), key="setup_test_print"):
         with desk_action():
@@ -163,5 +219,5 @@ with tab_ins:
     text = st.text_area(tr("setup.insurers"), value="\n".join(cashier.insurers(eng)), height=260)
     if st.button(tr("ui.save"), key="save_insurers"):
         with desk_action():
-            cashier.save_insurers(eng, text)
+            manager.save_insurers(eng, staff_id=station.staff_id, desk=station.desk, event_id=event.id, text=text)
             st.success(tr("ui.saved"))

@@ -18,6 +18,7 @@ from core.store import dispose_all, get_engine, read_session, write_session
 PG_URL = os.environ.get("RENEWDAY_TEST_PG_URL")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = os.environ.get("RENEWDAY_CHROMIUM", "/usr/bin/chromium")
+MANAGER_PIN = "246810"  # a real (non-demo) store needs at least 6 digits
 
 
 def missing(what: str, why: str):
@@ -122,7 +123,7 @@ def seed(engine, customers: int = 12) -> Seeded:
         for name, role, team in advisors:
             add_staff(s, name=name, role=role, team=team)
         cashier = add_staff(s, name="郑收银", role="cashier")
-        manager = add_staff(s, name="林经理", role="manager", pin="8888")
+        manager = add_staff(s, name="林经理", role="manager", pin=MANAGER_PIN)
         gift = add_staff(s, name="马礼品", role="cashier")
         plan = importer.plan_table(dms_rows(customers, today=date(2026, 12, 5), advisors=advisors),
                                    today=date(2026, 12, 5))

@@ -83,9 +83,9 @@ def test_stock_never_below_zero_in_the_database(seeded):
 
 def test_top_up_is_audited(seeded):
     main = gift(seeded.engine, seeded.event_id, "汽车应急工具包")
-    assert gifts.top_up(seeded.engine, gift_type_id=main.id, add=20, desk="礼品1", staff_id=None)["stock"] == 170
+    assert gifts.top_up(seeded.engine, gift_type_id=main.id, add=20, desk="礼品1", staff_id=seeded.manager_id)["stock"] == 170
     with pytest.raises(DeskError, match="stock_invalid"):
-        gifts.top_up(seeded.engine, gift_type_id=main.id, add=-5, desk="礼品1", staff_id=None)
+        gifts.top_up(seeded.engine, gift_type_id=main.id, add=-5, desk="礼品1", staff_id=seeded.manager_id)
 
 
 def _grab(url, event_id, invitation_id, renewal_id, barrier, out):
@@ -216,7 +216,8 @@ def test_void_flags_reclaim_and_stops_entitlements(seeded):
 
 def test_set_up_refusals_name_the_problem(seeded):
     with pytest.raises(DeskError, match="gift_name_invalid"):
-        gifts.add_gift_type(seeded.engine, event_id=seeded.event_id, name=" <b> ", kind="prize", stock=5)
+        gifts.add_gift_type(seeded.engine, event_id=seeded.event_id, name=" <b> ", kind="prize", stock=5,
+                            staff_id=seeded.manager_id)
     with pytest.raises(DeskError, match="draw_rules_invalid"):
         gifts.set_draw_rules(seeded.engine, event_id=seeded.event_id, mode="box", blank_tickets=-1,
                              extra_draw_per_fen=0, arrival_gift_on=False, staff_id=seeded.manager_id)

@@ -6,7 +6,7 @@ from core.i18n import catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = re.compile(r"""\btr\(\s*f?["']([a-z_]+\.[a-z_.]*)""")
-PREFIXED = {"role.", "group.", "pay.", "kind.", "printer.", "job.", "field.", "reason.", "setup.conn_", "setup.mode_",
+PREFIXED = {"role.", "action.", "group.", "pay.", "kind.", "printer.", "job.", "field.", "reason.", "setup.conn_", "setup.mode_",
             "setup.render_"}
 
 

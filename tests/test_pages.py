@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import cashier, checkin
+from tests.conftest import MANAGER_PIN
 from pages.common import Station
 
 TIMEOUT = 30
@@ -172,11 +173,14 @@ def test_signin_and_navigation(store):
     from core.events import list_staff
 
     manager = next(p for p in list_staff(store.engine) if p.role == "manager")
-    at.selectbox[1].set_value(manager)
+    assert not at.selectbox(key="signin_desk").value  # no staff listed before a desk is chosen
+    assert len(at.selectbox) == 2
+    at.selectbox(key="signin_desk").set_value("经理").run()
+    at.selectbox[2].set_value(manager)
     at.text_input(key="signin_pin").input("0000")
     at.button[0].click().run()
     assert any("密码不正确" in e.value for e in at.error)
-    at.text_input(key="signin_pin").input("8888")
+    at.text_input(key="signin_pin").input(MANAGER_PIN)
     at.button[0].click().run()
     assert not at.exception
     assert at.session_state["station"].role == "manager"
@@ -197,3 +201,78 @@ def test_board_escapes_names_that_slipped_into_the_store(store):
     at = app_test("pages/board.py").run()
     text = html_text(at)
     assert "<img" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
+
+
+def test_first_run_on_an_empty_store_creates_the_manager_and_event(tmp_path, monkeypatch):
+    """`make run` used to load the demo (manager PIN 8888) into an empty store."""
+    from core import migrate
+    from core.store import get_engine
+
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    migrate.upgrade(get_engine(url))
+    monkeypatch.setenv("DATABASE_URL", url)
+    at = app_test("app.py").run()
+    assert not at.exception and at.title[0].value == "RenewDay 首次使用"
+    at.text_input(key="fr_manager").input("周经理")
+    at.text_input(key="fr_pin").input("1234")
+    at.text_input(key="fr_pin_again").input("1234")
+    at.text_input(key="fr_event").input("12月续保会")
+    at.button[0].click().run()
+    assert any("至少 6 位" in e.value for e in at.error)
+    at.text_input(key="fr_pin").input("975312")
+    at.text_input(key="fr_pin_again").input("975312")
+    at.button[0].click().run()
+    assert not at.exception and at.title[0].value.startswith("RenewDay 续保直销会")
+    assert not any("8888" in c.value for c in at.caption)  # no demo hint on a real store
+    at.selectbox(key="signin_desk").set_value("经理").run()
+    at.text_input(key="signin_pin").input("975312")
+    at.button[0].click().run()
+    assert at.session_state["station"].role == "manager"
+
+
+def test_staff_management_through_the_setup_page(store):
+    from core.security import sign_in, verify_pin
+    from core.staff import staff_rows
+
+    at = page("pages/setup.py", store)
+    assert not at.exception
+    at.selectbox(key="staff_pick").set_value(store.advisor_id).run()
+    at.text_input(key="staff_new_pin").input("13579")
+    at.text_input(key="staff_new_pin_again").input("13579")
+    at.button(key="FormSubmitter:staff_pin-设置密码").click().run()
+    assert any("至少 6 位" in e.value for e in at.error)
+    at.text_input(key="staff_new_pin").input("135799")
+    at.text_input(key="staff_new_pin_again").input("135799")
+    at.button(key="FormSubmitter:staff_pin-设置密码").click().run()
+    assert not at.exception and sign_in(store.engine, staff_id=store.advisor_id, pin="135799").id == store.advisor_id
+    at.checkbox(key=f"staff_active_{store.advisor_id}").uncheck()
+    at.button(key="FormSubmitter:edit_staff-保存").click().run()
+    row = next(p for p in staff_rows(store.engine) if p["id"] == store.advisor_id)
+    assert row["active"] is False and row["desk_access"] is False
+    del verify_pin
+
+
+def test_audit_page_filters_and_exports_for_the_manager_only(store):
+    renewed(store)
+    at = page("pages/audit.py", store)
+    assert not at.exception
+    at.selectbox(key="audit_action").set_value("renewal").run()
+    assert len(at.dataframe[0].value) == 1
+    at.button(key="audit_prepare").click().run()
+    assert not at.exception and at.session_state["audit_xlsx"][:2] == b"PK"
+    at = page("pages/audit.py", store, role="cashier")
+    assert any("只有经理" in e.value for e in at.error)
+
+
+def test_a_deactivated_staff_members_tablet_is_signed_out(store):
+    from sqlalchemy import update
+
+    from core.models import Staff
+    from core.store import write_session
+
+    at = page("pages/checkin.py", store, role="advisor")
+    assert not at.exception and at.text_input(key="checkin_scan")
+    with write_session(store.engine) as s:
+        s.execute(update(Staff).where(Staff.id == store.advisor_id).values(active=False))
+    at.run()
+    assert "station" not in at.session_state and not at.text_input

@@ -98,8 +98,9 @@ def choose(page, index: int, text: str) -> None:
 def sign_in(page, app: App, staff: str, desk: str, pin: str = "8888") -> None:
     page.goto(app.url + "/", wait_until="domcontentloaded")
     page.get_by_text("员工登录").first.wait_for()
-    choose(page, 1, staff)
-    choose(page, 2, desk)
+    choose(page, 1, desk)  # staff are listed only once the desk is chosen
+    page.get_by_role("combobox").nth(2).wait_for()
+    choose(page, 2, staff)
     page.get_by_label("密码").fill(pin)
     page.get_by_role("button", name="登录").click()
     page.get_by_text("退出登录").wait_for()

@@ -1,13 +1,13 @@
 """The invitation SMS needs where and when: the event's address and start time.
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0006
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0005'
-down_revision = '0002'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
