@@ -32,7 +32,7 @@ from core.clock import now
 from core.i18n import t
 from core.errors import DeskError
 from core.models import CALLER_ROLES, ActionNonce, Customer, Invitation, Staff, Vehicle
-from core.validate import check_vin, clean, normalize_phone, normalize_plate, parse_date
+from core.validate import check_vin, clean, normalize_phone, normalize_plate, parse_date, parse_yuan
 
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "name": ("车主姓名", "客户姓名", "被保险人姓名", "姓名", "车主", "客户名称", "被保险人", "客户"),
@@ -44,6 +44,8 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "compulsory_expiry": ("交强险到期日期", "交强险到期日", "交强险到期"),
     "expiry": ("保险到期日期", "保险到期日", "到期日期", "到期日"),
     "insurer_last": ("上年承保公司", "上年保险公司", "承保公司", "保险公司"),
+    "commercial_last": ("上年商业险保费", "上年商业险金额", "上年商业险", "商业险保费", "上年保费"),
+    "seats": ("核定载客人数", "核定载客", "座位数", "座位"),
     "category": ("客户类别", "客户类型", "客户分类", "类别"),
     "advisor": ("续保专员", "专属顾问", "服务顾问", "业务员姓名", "续保顾问", "邀约顾问", "业务员", "邀约人", "专员", "顾问"),
     "loss_year": ("流失年份", "流失年度"),
@@ -483,6 +485,22 @@ def plan_row(row_no: int, cells: dict[str, object], *, today: date, cleaned: dic
 
     d["model"] = c.get("model", "")[:60]
     d["insurer_last"] = c.get("insurer_last", "")[:30]
+    # Last year's 商业险 and the seats feed the cashier's plausibility check (core.finance).
+    d["commercial_last_fen"], d["seats"] = None, None
+    raw_premium = cells.get("commercial_last")
+    if raw_premium is not None and c.get("commercial_last", "") != "":
+        try:
+            fen = parse_yuan(round(raw_premium, 2) if isinstance(raw_premium, float) else raw_premium)
+            d["commercial_last_fen"] = fen or None
+        except ValueError:
+            plan.warnings.append(("import.row_premium_blanked", {"value": c["commercial_last"]}))
+    raw_seats = c.get("seats", "").removesuffix("座").removesuffix("人")
+    if raw_seats:
+        n = int(float(raw_seats)) if re.fullmatch(r"\d{1,2}(\.0+)?", raw_seats) else 0
+        if 1 <= n <= 60:
+            d["seats"] = n
+        else:
+            plan.warnings.append(("import.row_seats_blanked", {"value": c["seats"]}))
     d["advisor"] = _CJK_GAP.sub("", c.get("advisor", ""))[:20]
     raw_cat = c.get("category", "")
     d["group"] = _category(raw_cat) if raw_cat else "natural"
@@ -728,7 +746,8 @@ def _resolve(session: Session, event_id: int, plan: ImportPlan, choices: ImportC
     for r in usable:
         d = r.data
         vehicle_fields = {"plate": d["plate"], "vin": d["vin"], "model": d["model"], "insurer_last": d["insurer_last"],
-                          "commercial_expiry": d["commercial_expiry"], "compulsory_expiry": d["compulsory_expiry"]}
+                          "commercial_expiry": d["commercial_expiry"], "compulsory_expiry": d["compulsory_expiry"],
+                          "commercial_last_fen": d["commercial_last_fen"], "seats": d["seats"]}
         cust_fields = {"name": d["name"], "phone": d["phone"], "category": d["group"]}
         cust_key: object = None
         veh_id = None

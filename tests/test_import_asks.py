@@ -275,3 +275,33 @@ def test_a_desk_writing_between_preview_and_lock_is_seen_by_the_commit(shop, mon
         assert s.execute(select(func.count()).select_from(Customer).where(Customer.phone == "13800009999")
                          ).scalar_one() == 1
         assert s.execute(select(func.count()).select_from(Invitation)).scalar_one() == 2
+
+
+def test_last_years_commercial_premium_and_seats_reach_the_vehicle_and_the_cashiers_check(shop):
+    """The cashier compares 商业险 with last year's premium only when the import kept it."""
+    from core import cashier, checkin
+    from core.errors import DeskError
+
+    engine, event_id, ids = shop
+    rows = [["姓名", "手机号", "车牌号", "上年商业险保费", "核定载客", "专属顾问"],
+            ["许文", "13800000021", "粤A20001", "3,200.50", "5", "王磊"],
+            ["叶青", "13800000022", "粤A20002", "三千", "七座", "王磊"],
+            ["何平", "13800000023", "粤A20003", 4100.0, "7座", "王磊"]]
+    plan = importer.plan_table(rows, today=TODAY)
+    assert [r.data["commercial_last_fen"] for r in plan.rows] == [320050, None, 410000]
+    assert [r.data["seats"] for r in plan.rows] == [5, None, 7]
+    assert {w[0] for w in plan.rows[1].warnings} == {"import.row_premium_blanked", "import.row_seats_blanked"}
+    assert not plan.rows[1].errors  # a bad premium or seat count never rejects the customer
+    importer.commit_import(engine, event_id=event_id, plan=plan, choices=None, staff_id=None)
+    with read_session(engine) as s:
+        got = {v.plate: (v.commercial_last_fen, v.seats) for v in s.execute(select(Vehicle)).scalars()}
+    assert got == {"粤A20001": (320050, 5), "粤A20002": (None, None), "粤A20003": (410000, 7)}
+
+    guest = checkin.find(engine, event_id=event_id, raw="13800000021")[0]
+    renew = dict(event_id=event_id, invitation_id=guest["invitation_id"],
+                 vehicle_id=guest["vehicles"][0]["id"], insurer="平安", compulsory="950", vehicle_tax="300",
+                 payment_method="pos", desk="收银台1", staff_id=None)
+    with pytest.raises(DeskError) as refused:  # 32005 typed for 3200.5: ten times last year's
+        cashier.record_renewal(engine, **renew, commercial="32005")
+    assert refused.value.reason == "amount_needs_confirm"
+    assert cashier.record_renewal(engine, **renew, commercial="3200.5")["total_fen"] == 95000 + 320050 + 30000
