@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import DESK_ROLES, station, tr
+from pages.common import DESK_ROLES, start_notifier, station, tr
 
 st.set_page_config(page_title="RenewDay 续保直销会", page_icon="🚗", layout="wide")
+start_notifier()  # arrivals of confirmed guests to the store's WeCom robot, in the background
 
 PAGES = {
     "checkin": ("pages/checkin.py", "page.checkin", "📷"),
@@ -14,6 +15,9 @@ PAGES = {
     "board": ("pages/board.py", "page.board", "🏆"),
     "setup": ("pages/setup.py", "page.setup", "⚙️"),
     "import": ("pages/import_guests.py", "page.import", "📥"),
+    "worklist": ("pages/worklist.py", "page.worklist", "📞"),
+    "report": ("pages/report.py", "page.report", "📝"),
+    "results": ("pages/results.py", "page.results", "📊"),
 }
 
 

@@ -206,22 +206,23 @@ def plan_for(engine: Engine, *, event_id: int, day: date) -> tuple[int, int]:
 
 
 # --- live status of a caller's guests on the day (我的客户) ----------------------------------
-def my_guests_status(engine: Engine, *, event_id: int, caller_id: int) -> dict:
-    """The caller's guests that arrived: renewed, or still waiting (checked in, no renewal yet).
-    One cheap read; the phone page polls it."""
+def my_guests_status(engine: Engine, *, event_id: int, caller_id: int | None) -> dict:
+    """The caller's guests (caller_id None: everyone's) that arrived: renewed, or still waiting
+    (checked in, no renewal yet). One cheap read; the phone page polls it."""
+    mine = (Invitation.advisor_id == caller_id) if caller_id is not None else Invitation.id.is_not(None)
     with read_session(engine) as s:
         rows = s.execute(
             select(Invitation.id, Customer.name, Customer.phone, Invitation.call_outcome, CheckIn.at, CheckIn.party_size,
+                   CheckIn.desk,
                    select(func.count(Renewal.id)).where(Renewal.invitation_id == Invitation.id,
                                                         Renewal.voided_at.is_(None)).scalar_subquery().label("renewals"))
             .join(Customer, Customer.id == Invitation.customer_id)
             .join(CheckIn, CheckIn.invitation_id == Invitation.id)
-            .where(Invitation.event_id == event_id, Invitation.advisor_id == caller_id, CheckIn.undone_at.is_(None))
+            .where(Invitation.event_id == event_id, mine, CheckIn.undone_at.is_(None))
             .order_by(CheckIn.at.desc())).all()
-        confirmed = s.execute(select(func.count()).where(Invitation.event_id == event_id,
-                                                         Invitation.advisor_id == caller_id,
+        confirmed = s.execute(select(func.count()).where(Invitation.event_id == event_id, mine,
                                                          Invitation.call_outcome == "confirmed")).scalar_one()
     guests = [{"invitation_id": r.id, "name": r.name, "phone": r.phone or "", "at": r.at, "party_size": r.party_size,
-               "renewed": r.renewals > 0, "confirmed": r.call_outcome == "confirmed"} for r in rows]
+               "desk": r.desk, "renewed": r.renewals > 0, "confirmed": r.call_outcome == "confirmed"} for r in rows]
     return {"arrived": len(guests), "renewed": sum(g["renewed"] for g in guests),
             "waiting": sum(not g["renewed"] for g in guests), "confirmed": confirmed, "guests": guests}

@@ -142,16 +142,25 @@ def n1_list(engine: Engine, *, event_id: int) -> list[dict]:
     return out
 
 
-def load_n1(engine: Engine, *, source_event_id: int, target_event_id: int, staff_id: int | None,
-            desk: str = "") -> dict:
-    """Load the N+1 list of one event as the call list of another: one invitation per guest, same
-    caller and group, not yet called. Guests already on the target list are left as they are."""
+def load_n1(engine: Engine, *, source_event_id: int, target_event_id: int | None = None, new_event_name: str = "",
+            new_event_date: date | None = None, staff_id: int | None, desk: str = "") -> dict:
+    """Load the N+1 list of one event as the call list of another (an existing one, or a new one
+    made in the same transaction): one invitation per guest, same caller and group, not yet
+    called. Guests already on the target list are left as they are."""
     from core.checkin import require_manager
+    from core.events import create_event
 
     guests = n1_list(engine, event_id=source_event_id)
 
     def body(s: Session) -> dict:
+        nonlocal target_event_id
         require_manager(s, staff_id)
+        if target_event_id is None:
+            if new_event_date is None:
+                raise DeskError("n1_target_invalid")
+            source = s.get(Event, source_event_id)
+            target_event_id = create_event(s, name=new_event_name, event_date=new_event_date,
+                                           store_name=source.store_name if source else "").id
         if target_event_id == source_event_id or s.get(Event, target_event_id) is None:
             raise DeskError("n1_target_invalid")
         existing = set(s.execute(select(Invitation.customer_id).where(Invitation.event_id == target_event_id)).scalars())
