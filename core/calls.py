@@ -31,6 +31,9 @@ RANK_LATER = 5  # called today already, no final answer: later today or tomorrow
 RANK_CONFIRMED = 6
 RANK_ARRIVED = 7
 RANK_NOT_INTERESTED = 8
+RANK_NAMES = {RANK_RECONFIRM: "reconfirm", RANK_NEW: "new", RANK_RETRY: "retry", RANK_FOLLOW_UP: "follow_up",
+              RANK_LATER: "later", RANK_CONFIRMED: "confirmed", RANK_ARRIVED: "arrived",
+              RANK_NOT_INTERESTED: "not_interested"}
 
 
 def rank(outcome: str | None, last_at: datetime | None, *, today: date, event_date: date, arrived: bool = False) -> int:

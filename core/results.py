@@ -232,11 +232,11 @@ def winners_book(engine: Engine, *, event_id: int, lang: str = "zh-CN") -> bytes
 def n1_sheet(rows: list[dict], lang: str = "zh-CN") -> Sheet:
     """Headers the DMS import reads, so the sheet can be loaded as a call list through 客户导入 too."""
     h = ["客户姓名", "手机号", "车牌号", "车架号", "品牌型号", "商业险到期日期", "交强险到期日期", "上年承保公司", "客户类别",
-         "服务顾问", t("results.col.n1_reason", lang)]
-    return Sheet(t("results.sheet.n1", lang), h,
+         "服务顾问", t("results.col.second_reason", lang)]
+    return Sheet(t("results.sheet.second", lang), h,
                  [[r["name"], r["phone"], r["plate"].replace("·", ""), r["vin"], r["model"], r["commercial_expiry"],
                    r["compulsory_expiry"], r["insurer_last"], t(f"group.{r['group']}", "zh-CN"), r["advisor"],
-                   t(f"results.n1.{r['reason']}", lang)] for r in rows], widths={1: 14, 3: 20, 10: 20})
+                   t(f"results.second.{r['reason']}", lang)] for r in rows], widths={1: 14, 3: 20, 10: 20})
 
 
 def n1_book(engine: Engine, *, event_id: int, lang: str = "zh-CN") -> bytes:

@@ -21,7 +21,7 @@ st.download_button(tr("results.download_all"), results.results_book(eng, event_i
                    file_name=f"results-{me.event_id}.xlsx", mime=XLSX, key="rs_dl_all", type="primary")
 
 STAGE_COLS = {k: tr(f"results.stage.{k}") for k in results.STAGES}
-tabs = st.tabs([tr(f"results.tab_{k}") for k in ("funnel", "premium", "gifts", "incentive", "n1", "handouts")])
+tabs = st.tabs([tr(f"results.tab_{k}") for k in ("funnel", "premium", "gifts", "incentive", "second", "handouts")])
 
 
 def bar(df: pd.DataFrame, x: str, y: str, *, sort=None, color: str = "#1a4fa0", fmt: str = ",.0f") -> alt.Chart:
@@ -107,30 +107,30 @@ with tabs[3]:
                        file_name=f"incentive-{me.event_id}.xlsx", mime=XLSX, key="rs_dl_incentive")
 
 with tabs[4]:
-    st.caption(tr("results.n1_help"))
+    st.caption(tr("results.second_help"))
     n1 = results.n1_list(eng, event_id=me.event_id)
     if not n1:
-        st.info(tr("results.n1_none"))
+        st.info(tr("results.second_none"))
     else:
         st.dataframe(pd.DataFrame([{tr("results.col.guest"): r["name"], tr("results.col.phone"): r["phone"],
                                     tr("results.col.caller"): r["advisor"],
-                                    tr("results.col.n1_reason"): tr(f"results.n1.{r['reason']}")} for r in n1]),
+                                    tr("results.col.second_reason"): tr(f"results.second.{r['reason']}")} for r in n1]),
                      hide_index=True, width="stretch")
-        st.download_button(tr("results.n1_download"), results.n1_book(eng, event_id=me.event_id, lang=lang()),
+        st.download_button(tr("results.second_download"), results.n1_book(eng, event_id=me.event_id, lang=lang()),
                            file_name=f"n1-{me.event_id}.xlsx", mime=XLSX, key="rs_dl_n1")
         others = [e for e in list_events(eng) if e.id != me.event_id]
         with st.form("rs_n1_load"):
-            target = st.selectbox(tr("results.n1_target"), [None] + [e.id for e in others], key="rs_n1_target",
-                                  format_func=lambda i: "➕ " + tr("results.n1_new_event") if i is None
+            target = st.selectbox(tr("results.second_target"), [None] + [e.id for e in others], key="rs_n1_target",
+                                  format_func=lambda i: "➕ " + tr("results.second_new_event") if i is None
                                   else next(f"{e.name}（{e.event_date}）" for e in others if e.id == i))
             c1, c2 = st.columns(2)
-            name = c1.text_input(tr("results.n1_new_event"), key="rs_n1_name")
-            when = c2.date_input(tr("results.n1_new_date"), value=now().date() + timedelta(days=7), key="rs_n1_date")
-            if st.form_submit_button(tr("results.n1_load")):
+            name = c1.text_input(tr("results.second_new_event"), key="rs_n1_name")
+            when = c2.date_input(tr("results.second_new_date"), value=now().date() + timedelta(days=7), key="rs_n1_date")
+            if st.form_submit_button(tr("results.second_load")):
                 with desk_action():
                     out = results.load_n1(eng, source_event_id=me.event_id, target_event_id=target,
                                           new_event_name=name, new_event_date=when, staff_id=me.staff_id, desk=me.desk)
-                    st.success(tr("results.n1_loaded", added=out["added"], skipped=out["skipped"]))
+                    st.success(tr("results.second_loaded", added=out["added"], skipped=out["skipped"]))
 
 with tabs[5]:
     rows = results.hand_outs(eng, event_id=me.event_id)

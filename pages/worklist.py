@@ -106,12 +106,12 @@ with tab_calls:
     if ss.get("wl_pick") not in by_id:
         ss.pop("wl_pick", None)
     pick = st.selectbox(tr("worklist.pick"), list(by_id), key="wl_pick", on_change=clear_form,
-                        format_func=lambda i: f"{by_id[i]['name']} · {tr('rank.' + str(by_id[i]['rank']))}")
+                        format_func=lambda i: f"{by_id[i]['name']} · {tr('rank.' + calls.RANK_NAMES[by_id[i]['rank']])}")
     g = by_id[pick]
     expiry = g["commercial_expiry"] or g["compulsory_expiry"]
     st.html(f"""<div class='rd-card rd-current'>
       <div class='nm'>{esc(g['name'])}</div>
-      <div><span class='rd-tag'>{esc(tr('group.' + g['group']))}</span><span class='rd-tag'>{esc(tr('rank.' + str(g['rank'])))}</span>
+      <div><span class='rd-tag'>{esc(tr('group.' + g['group']))}</span><span class='rd-tag'>{esc(tr('rank.' + calls.RANK_NAMES[g['rank']]))}</span>
            <span class='rd-tag'>{esc(tr('worklist.calls', n=g['calls']))}</span>
            {'<span class="rd-tag">' + esc(outcome_label(g['outcome'])) + '</span>' if g['outcome'] else ''}</div>
       <div style='margin-top:.3rem'>{esc(g['plates'] or '—')} · {esc(g['models'] or '')}</div>
@@ -148,5 +148,5 @@ with tab_calls:
                     f"{'<br>' + esc(c['note']) if c['note'] else ''}</div>")
 
     items = "".join(f"<div>{'👉 ' if r['invitation_id'] == pick else ''}<b>{esc(r['name'])}</b> · {esc(r['phone'])} · "
-                    f"<span style='color:#555'>{esc(tr('rank.' + str(r['rank'])))}</span></div>" for r in shown[:40])
+                    f"<span style='color:#555'>{esc(tr('rank.' + calls.RANK_NAMES[r['rank']]))}</span></div>" for r in shown[:40])
     st.html(f"<div class='rd-list rd-queue'>{items}</div>")
