@@ -14,6 +14,7 @@ ss = st.session_state
 FORM_KEYS = ("wl_outcome", "wl_reason", "wl_party", "wl_arrival", "wl_note", "wl_sms", "wl_receipt")
 ARRIVALS = [""] + [dtime(h, m).strftime("%H:%M") for h in range(9, 18) for m in (0, 30)]
 st.html("""<style>
+  [data-testid='stMainBlockContainer']{max-width:760px}
   .rd-card{border:1px solid #ddd;border-radius:14px;padding:.8rem 1rem;background:#fafafa}
   .rd-card .nm{font-size:1.35rem;font-weight:700}
   .rd-tag{display:inline-block;border-radius:8px;padding:0 .45rem;margin-right:.3rem;font-size:.85rem;background:#eef}
@@ -63,7 +64,6 @@ def outcome_label(o: str | None) -> str:
 
 
 def clear_form() -> None:
-    """Another customer picked: the form starts empty."""
     for k in FORM_KEYS:
         ss.pop(k, None)
 
@@ -105,9 +105,12 @@ with tab_calls:
     by_id = {g["invitation_id"]: g for g in shown}
     if ss.get("wl_pick") not in by_id:
         ss.pop("wl_pick", None)
-    pick = st.selectbox(tr("worklist.pick"), list(by_id), key="wl_pick", on_change=clear_form,
+    pick = st.selectbox(tr("worklist.pick"), list(by_id), key="wl_pick",
                         format_func=lambda i: f"{by_id[i]['name']} · {tr('rank.' + calls.RANK_NAMES[by_id[i]['rank']])}")
     g = by_id[pick]
+    if ss.get("wl_form_for") != pick:  # another customer: the form starts empty
+        clear_form()
+        ss["wl_form_for"] = pick
     expiry = g["commercial_expiry"] or g["compulsory_expiry"]
     st.html(f"""<div class='rd-card rd-current'>
       <div class='nm'>{esc(g['name'])}</div>
