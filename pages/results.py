@@ -25,7 +25,8 @@ tabs = st.tabs([tr(f"results.tab_{k}") for k in ("funnel", "premium", "gifts", "
 
 
 def bar(df: pd.DataFrame, x: str, y: str, *, sort=None, color: str = "#1a4fa0", fmt: str = ",.0f") -> alt.Chart:
-    base = alt.Chart(df).encode(x=alt.X(x, title=None), y=alt.Y(y, title=None, sort=sort))
+    base = alt.Chart(df).encode(x=alt.X(x, title=None),
+                                y=alt.Y(y, title=None, sort=sort, axis=alt.Axis(labelOverlap=False, labelLimit=220)))
     return (base.mark_bar(color=color) + base.mark_text(align="left", dx=3).encode(text=alt.Text(x, format=fmt))
             ).properties(height=max(120, 34 * len(df)))
 
@@ -68,10 +69,13 @@ with tabs[2]:
     if not df.empty:
         long = df.melt(id_vars=[tr("results.col.item")], value_vars=[tr("results.col.handed_out"), tr("results.col.left")],
                        var_name="k", value_name="n")
+        given, left = tr("results.col.handed_out"), tr("results.col.left")
         chart = alt.Chart(long).mark_bar().encode(
-            x=alt.X("n:Q", title=None, stack=True), y=alt.Y(f"{tr('results.col.item')}:N", title=None),
-            color=alt.Color("k:N", title=None, scale=alt.Scale(range=["#a15c00", "#9ec5fe"]),
-                            legend=alt.Legend(orient="top"))).properties(height=max(120, 30 * len(df)))
+            x=alt.X("n:Q", title=None, stack=True),
+            y=alt.Y(f"{tr('results.col.item')}:N", title=None, sort=None, axis=alt.Axis(labelOverlap=False, labelLimit=220)),
+            color=alt.Color("k:N", title=None, scale=alt.Scale(domain=[given, left], range=["#a15c00", "#9ec5fe"]),
+                            legend=alt.Legend(orient="top")),
+            order=alt.Order("k:N", sort="descending")).properties(height=max(160, 36 * len(df)))
         st.altair_chart(chart, width="stretch")
         st.dataframe(df, hide_index=True, width="stretch")
 
