@@ -229,3 +229,32 @@ def my_guests_status(engine: Engine, *, event_id: int, caller_id: int | None) ->
                "desk": r.desk, "renewed": r.renewals > 0, "confirmed": r.call_outcome == "confirmed"} for r in rows]
     return {"arrived": len(guests), "renewed": sum(g["renewed"] for g in guests),
             "waiting": sum(not g["renewed"] for g in guests), "confirmed": confirmed, "guests": guests}
+
+
+def reassign(engine: Engine, *, invitation_ids: list[int], to_caller_id: int, staff_id: int | None,
+             desk: str = "") -> dict:
+    """The manager moves customers to another caller, all or none; their call history stays."""
+    from core.checkin import require_manager
+    from core.models import CALLER_ROLES
+
+    ids = sorted({int(i) for i in invitation_ids})
+
+    def body(s: Session) -> dict:
+        require_manager(s, staff_id)
+        if not ids:
+            raise DeskError("reassign_none")
+        to = s.get(Staff, to_caller_id)
+        if to is None or not to.active or to.role not in CALLER_ROLES + ("manager",):
+            raise DeskError("staff_unknown")
+        rows = s.execute(select(Invitation).where(Invitation.id.in_(ids)).with_for_update()).scalars().all()
+        if len(rows) != len(ids):
+            raise DeskError("unknown_code")
+        moved = {}
+        for inv in rows:
+            if inv.advisor_id != to.id:
+                moved[inv.id] = inv.advisor_id
+                inv.advisor_id = to.id
+        return {"to": to.id, "moved": len(moved), "from": moved}
+
+    return run_action(engine, "reassign", body, event_id=None, desk=desk, staff_id=staff_id,
+                      raw=f"{len(ids)} -> {to_caller_id}")

@@ -150,6 +150,18 @@ with tab_calls:
                     f"{esc(outcome_label(c['outcome']))} {esc(extra)} · {esc(c['caller'])}"
                     f"{'<br>' + esc(c['note']) if c['note'] else ''}</div>")
 
+    if me.is_manager:
+        with st.expander(tr("worklist.reassign")), st.form("wl_reassign"):
+            everyone = {r["invitation_id"]: r for r in rows}
+            chosen = st.multiselect(tr("worklist.reassign_pick"), list(everyone), key="wl_re_pick",
+                                    format_func=lambda i: f"{everyone[i]['name']} · {everyone[i]['advisor'] or '—'}")
+            to = st.selectbox(tr("worklist.reassign_to"), [p.id for p in people], key="wl_re_to",
+                              format_func=lambda pid: next(p.name for p in people if p.id == pid))
+            if st.form_submit_button(tr("worklist.reassign_go")):
+                with desk_action():
+                    out = calls.reassign(eng, invitation_ids=chosen, to_caller_id=to, staff_id=me.staff_id, desk=me.desk)
+                    st.success(tr("worklist.reassigned", n=out["moved"], name=next(p.name for p in people if p.id == to)))
+
     items = "".join(f"<div>{'👉 ' if r['invitation_id'] == pick else ''}<b>{esc(r['name'])}</b> · {esc(r['phone'])} · "
                     f"<span style='color:#555'>{esc(tr('rank.' + calls.RANK_NAMES[r['rank']]))}</span></div>" for r in shown[:40])
     st.html(f"<div class='rd-list rd-queue'>{items}</div>")

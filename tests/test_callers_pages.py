@@ -183,3 +183,17 @@ def test_n1_loaded_into_a_new_event_from_the_page(store):
 
     target = next(e for e in list_events(eng) if e.name == "二次邀约 · 12月")
     assert len(calls.worklist(eng, event_id=target.id, caller_id=None)) >= 1
+
+
+def test_manager_reassigns_from_the_list(store):
+    mine = my_invitations(store)
+    at = through_app(store, "pages/worklist.py", "manager")
+    from core.events import list_staff
+
+    li = next(p for p in list_staff(store.engine) if p.name == "李婷")
+    at.multiselect(key="wl_re_pick").set_value(mine[:2])
+    at.selectbox(key="wl_re_to").set_value(li.id)
+    next(b for b in at.button if b.label == "确认改派").click().run()
+    assert not at.exception
+    assert any("已改派 2 位客户给 李婷" in s.value for s in at.success)
+    assert my_invitations(store) == mine[2:]

@@ -509,3 +509,20 @@ def test_my_guests_status(engine):
                            commercial="0", vehicle_tax="0", payment_method="cash", desk="收银台1", staff_id=None)
     st = calls.my_guests_status(engine, event_id=ev, caller_id=me)
     assert (st["arrived"], st["renewed"], st["waiting"], st["confirmed"]) == (2, 1, 1, 2)
+
+
+def test_manager_reassigns_all_or_nothing(engine):
+    k = known_store(engine, {"retained": 4}, callers=("李娜", "王强"))
+    li, wang = k["callers"]
+    inv = k["invitations"]
+    calls.log_call(engine, invitation_id=inv[0], outcome="unsure", staff_id=li)
+    with pytest.raises(DeskError) as e:
+        calls.reassign(engine, invitation_ids=[inv[0]], to_caller_id=wang, staff_id=li)
+    assert e.value.reason == "not_manager"
+    with pytest.raises(DeskError):
+        calls.reassign(engine, invitation_ids=[inv[0], 99999], to_caller_id=wang, staff_id=k["manager"])
+    assert owner(engine, inv[0]) == li  # nothing moved
+    out = calls.reassign(engine, invitation_ids=[inv[0], inv[2]], to_caller_id=wang, staff_id=k["manager"])
+    assert out["moved"] == 2 and owner(engine, inv[0]) == owner(engine, inv[2]) == wang
+    assert [g["invitation_id"] for g in calls.worklist(engine, event_id=k["event_id"], caller_id=li)] == []
+    assert calls.history(engine, invitation_id=inv[0])[0]["caller"] == "李娜"  # history stays
