@@ -76,8 +76,9 @@ def save_call(g: dict) -> None:
                        note=ss.get("wl_note") or "", sms_sent=bool(ss.get("wl_sms")),
                        sms_receipt=bool(ss.get("wl_receipt")), staff_id=me.staff_id, desk=me.desk)
         ss["wl_done"] = tr("worklist.saved", name=g["name"], outcome=outcome_label(outcome))
-        for k in FORM_KEYS + ("wl_pick",):
+        for k in FORM_KEYS:
             ss.pop(k, None)
+        ss["wl_gen"] = ss.get("wl_gen", 0) + 1  # a fresh picker: the browser shows the new top customer
         _status.clear()
         st.rerun()
 
@@ -103,9 +104,10 @@ with tab_calls:
         st.success(tr("worklist.all_done"))
         shown = rows
     by_id = {g["invitation_id"]: g for g in shown}
-    if ss.get("wl_pick") not in by_id:
-        ss.pop("wl_pick", None)
-    pick = st.selectbox(tr("worklist.pick"), list(by_id), key="wl_pick",
+    pick_key = f"wl_pick_{ss.get('wl_gen', 0)}"
+    if ss.get(pick_key) not in by_id:
+        ss.pop(pick_key, None)
+    pick = st.selectbox(tr("worklist.pick"), list(by_id), key=pick_key,
                         format_func=lambda i: f"{by_id[i]['name']} · {tr('rank.' + calls.RANK_NAMES[by_id[i]['rank']])}")
     g = by_id[pick]
     if ss.get("wl_form_for") != pick:  # another customer: the form starts empty

@@ -45,7 +45,7 @@ def my_invitations(seeded) -> list[int]:
 
 def test_caller_logs_a_call_from_the_top_of_the_list(store):
     at = through_app(store, "pages/worklist.py", "advisor")
-    top = at.selectbox(key="wl_pick").value
+    top = at.selectbox(key="wl_pick_0").value
     assert top == calls.worklist(store.engine, event_id=store.event_id, caller_id=store.advisor_id)[0]["invitation_id"]
     assert top in my_invitations(store)
     at.button_group(key="wl_outcome").set_value("confirmed").run()

@@ -86,6 +86,9 @@ def test_caller_works_the_list_on_a_phone(app, sized):
     nxt = calls.worklist(app.engine, event_id=app.event_id, caller_id=staff_id(app, "李婷"))[0]
     assert nxt["invitation_id"] != top["invitation_id"]
     page.locator(".rd-current").get_by_text(nxt["name"]).wait_for()
+    picker = page.locator("[class*='st-key-wl_pick']")
+    shown = picker.text_content() + " ".join(i.input_value() for i in picker.locator("input").all())
+    assert nxt["name"] in shown  # the picker shows the same customer as the card
     page.locator(".st-key-wl_outcome").get_by_text("确定", exact=True).click()
     page.locator(".st-key-wl_party input").wait_for()
     shot(page, "worklist-phone-confirm")
