@@ -5,9 +5,10 @@ import streamlit as st
 
 from core.security import sign_out
 from core.staff import store_is_empty
-from pages.common import DESK_ROLES, engine, esc, station, tr
+from pages.common import DESK_ROLES, engine, esc, start_notifier, station, tr
 
 st.set_page_config(page_title="RenewDay 续保直销会", page_icon="🚗", layout="wide")
+start_notifier()  # arrivals of confirmed guests to the store's WeCom robot, in the background
 
 PAGES = {
     "checkin": ("pages/checkin.py", "page.checkin", "📷"),
@@ -18,6 +19,9 @@ PAGES = {
     "import": ("pages/import_guests.py", "page.import", "📥"),
     "finance": ("pages/finance.py", "page.finance", "🧾"),
     "audit": ("pages/audit.py", "page.audit", "🔍"),
+    "worklist": ("pages/worklist.py", "page.worklist", "📞"),
+    "report": ("pages/report.py", "page.report", "📝"),
+    "results": ("pages/results.py", "page.results", "📊"),
 }
 
 

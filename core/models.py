@@ -266,3 +266,37 @@ class ActionNonce(SQLModel, table=True):
 class Setting(SQLModel, table=True):
     key: str = Field(primary_key=True)
     value: str = ""
+
+
+# --- before the event: calls and the daily plan (issue 12) --------------------------------
+CALL_REASONS = {  # finer reasons per outcome
+    "no_answer": ("rejected", "wrong_number", "powered_off", "suspended", "no_response"),
+    "not_interested": ("insured_elsewhere", "car_sold", "refused", "other"),
+}
+
+
+class CallLog(SQLModel, table=True):
+    """One row per call a caller made; Invitation.call_outcome keeps the latest outcome."""
+    __table_args__ = (Index("ix_calllog_event_at", "event_id", "at"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id")
+    invitation_id: int = Field(foreign_key="invitation.id", index=True)
+    caller_id: Optional[int] = Field(default=None, foreign_key="staff.id", index=True)
+    at: NaiveDatetime
+    outcome: str
+    reason: str = ""
+    party_size: int = 1
+    expected_arrival: str = ""  # HH:MM on the event day
+    note: str = ""
+    sms_sent: bool = False
+    sms_receipt: bool = False
+
+
+class CallPlan(SQLModel, table=True):
+    """The store's plan for one calling day: calls and SMS invitations (in batches)."""
+    __table_args__ = (UniqueConstraint("event_id", "day", name="uq_callplan_event_day"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True)
+    day: date
+    planned_calls: int = 0
+    planned_sms: int = 0

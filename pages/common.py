@@ -21,6 +21,8 @@ log = logging.getLogger("renewday")
 DESK_ROLES = {  # which signed-in roles may open which page
     "checkin": None, "cashier": ("cashier", "manager"), "gifts": None, "board": None,
     "setup": ("manager",), "import": ("manager",), "finance": ("manager",), "audit": ("manager",),
+    "worklist": ("advisor", "sa", "sales", "service", "telesales", "manager"), "report": ("manager",),
+    "results": ("manager",),
 }
 
 
@@ -37,6 +39,22 @@ def _engine(url: str):
 def engine():
     """One engine per process and URL (the store is migrated on first use)."""
     return _engine(settings().database_url)
+
+
+@st.cache_resource
+def _notifier(url: str):
+    from core import notify
+
+    return notify.start(_engine(url))
+
+
+def start_notifier():
+    """The process's background WeCom notifier for this store (core.notify), started once."""
+    try:
+        return _notifier(settings().database_url)
+    except Exception:  # noqa: BLE001 - the notifier is optional; a desk must come up without it
+        log.exception("notifier did not start")
+        return None
 
 
 def lang() -> str:
