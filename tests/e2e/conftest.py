@@ -103,7 +103,7 @@ def sign_in(page, app: App, staff: str, desk: str, pin: str = "8888") -> None:
     choose(page, 2, staff)
     page.get_by_label("密码").fill(pin)
     page.get_by_role("button", name="登录").click()
-    page.get_by_text("退出登录").wait_for()
+    page.get_by_text("退出登录").wait_for(state="attached")  # on a phone the sidebar starts folded away
 
 
 def scan(page, key: str, text: str) -> None:

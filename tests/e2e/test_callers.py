@@ -10,7 +10,7 @@ from sqlalchemy import select
 from core import calls, checkin
 from core.models import CheckIn, Invitation, Staff
 from core.store import read_session
-from tests.e2e.conftest import choose, shot
+from tests.e2e.conftest import shot, sign_in
 
 pytestmark = pytest.mark.browser
 SIZES = {"phone": (390, 844), "tablet": (1024, 768), "desktop": (1920, 1080)}
@@ -47,15 +47,6 @@ def open_page(page, title: str) -> None:
         collapse.first.click()
 
 
-def sign_in(page, app, staff: str, desk: str, pin: str = "8888") -> None:
-    """The shared sign-in, but on a phone the sidebar (with 退出登录) is folded away."""
-    page.goto(app.url + "/", wait_until="domcontentloaded")
-    page.get_by_text("员工登录").first.wait_for()
-    choose(page, 1, staff)
-    choose(page, 2, desk)
-    page.get_by_label("密码").fill(pin)
-    page.get_by_role("button", name="登录").click()
-    page.get_by_text("退出登录").wait_for(state="attached")
 
 
 def staff_id(app, name: str) -> int:

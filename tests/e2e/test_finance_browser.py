@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from core import cashier, checkin
 from core.models import Invitation, Renewal, Vehicle
 from core.store import read_session, write_session
-from tests.e2e.conftest import choose, scan, shot
+from tests.e2e.conftest import choose, scan, shot, sign_in
 
 pytestmark = pytest.mark.browser
 SIZES = {"tablet": (1024, 768), "desktop": (1920, 1080), "phone": (390, 844)}
@@ -21,15 +21,6 @@ def codes(app, n=40):
                               .order_by(Invitation.id.desc()).limit(n)).scalars())
 
 
-def sign_in(page, app, staff: str, desk: str, pin: str = "8888") -> None:
-    """As tests.e2e.conftest.sign_in, but on a phone the sidebar (and its 退出登录) starts folded away."""
-    page.goto(app.url + "/", wait_until="domcontentloaded")
-    page.get_by_text("员工登录").first.wait_for()
-    choose(page, 1, staff)
-    choose(page, 2, desk)
-    page.get_by_label("密码").fill(pin)
-    page.get_by_role("button", name="登录").click()
-    page.get_by_text("退出登录").wait_for(state="attached")
 
 
 def open_page(page, title: str) -> None:
