@@ -15,7 +15,6 @@ from sqlmodel import Session
 
 from core.audit import audit, run_action
 from core.checkin import require_manager
-from core.clock import now
 from core.errors import DeskError
 from core.models import PAYMENT_METHODS, Customer, Event, Invitation, PrintJob, Renewal, Setting, Staff, Vehicle
 from core.store import read_session, write_session
@@ -402,7 +401,7 @@ def payment_receipt(engine: Engine, *, renewal_id: int, desk: str, staff_id: int
     with its exact bytes (numbered by the renewal's receipt number); once one has printed, the
     next is a marked copy through the receipts module's reprint."""
     from core import receipts
-    from core.printing import Receipt, build_receipt
+    from core.printing import Receipt
     from core.privacy import mask_name, mask_phone, mask_plate
 
     with read_session(engine) as s:
@@ -439,14 +438,7 @@ def payment_receipt(engine: Engine, *, renewal_id: int, desk: str, staff_id: int
                           staff=cashier.name if cashier else "", customer=mask_name(customer.name),
                           phone=mask_phone(customer.phone), plates=mask_plate(vehicle.plate) if vehicle.plate else "",
                           items=items)
-        job = PrintJob(event_id=r.event_id, receipt_no=r.receipt_no, desk=desk, created_at=now(),
-                       payload=build_receipt(receipt, render=printer.render, paper_mm=printer.paper_mm),
-                       preview=json.dumps({"receipt": receipt.as_dict(), "render": printer.render,
-                                           "paper_mm": printer.paper_mm}, ensure_ascii=False),
-                       status="pending" if printer.connection != "none" else "screen")
-        s.add(job)
-        s.flush()
-        job_id = job.id
+        job_id = receipts.store_job(s, receipt, printer, event_id=r.event_id, desk=desk).id
         audit(s, "payment_receipt", event_id=r.event_id, desk=desk, staff_id=staff_id, raw=r.receipt_no,
               detail={"job_id": job_id})
     return receipts.send_job(engine, job_id)

@@ -91,16 +91,10 @@ def issue_receipt(engine: Engine, *, event_id: int, invitation_id: int, desk: st
     """Store the receipt for what was just handed out (a print job with its exact bytes), then send it."""
     printer = desk_printer(engine, desk)
     with write_session(engine) as s:
-        job = PrintJob(event_id=event_id, receipt_no=next_receipt_no(s, event_id), desk=desk, payload=b"",
-                       created_at=now(), target=_target(printer),
-                       status="pending" if printer.connection != "none" else "screen")
-        s.add(job)
-        s.flush()
         receipt = _receipt(s, event_id=event_id, invitation_id=invitation_id, gift_issue_ids=list(gift_issue_ids),
-                           draw_ids=list(draw_ids), desk=desk, staff_id=staff_id, receipt_no=job.receipt_no)
-        job.preview = json.dumps({"receipt": receipt.as_dict(), "render": printer.render, "paper_mm": printer.paper_mm},
-                                 ensure_ascii=False)
-        job.payload = build_receipt(receipt, render=printer.render, paper_mm=printer.paper_mm)
+                           draw_ids=list(draw_ids), desk=desk, staff_id=staff_id,
+                           receipt_no=next_receipt_no(s, event_id))
+        job = store_job(s, receipt, printer, event_id=event_id, desk=desk)
         if gift_issue_ids:
             s.execute(update(GiftIssue).where(GiftIssue.id.in_(list(gift_issue_ids))).values(receipt_no=job.receipt_no))
         if draw_ids:
@@ -123,6 +117,19 @@ def next_receipt_no(s, event_id: int) -> str:
         PrintJob.event_id == event_id, PrintJob.receipt_no.like(prefix + "%"))).scalar_one()
     tail = (last or "")[len(prefix):]
     return f"{prefix}{(int(tail) if tail.isdigit() else 0) + 1:05d}"  # after the highest: never a number twice
+
+
+def store_job(s, receipt, printer: DeskPrinter, *, event_id: int | None, desk: str, is_copy: bool = False) -> PrintJob:
+    """Store a receipt as a print job with its exact bytes, inside the caller's transaction, before
+    anything is sent: a crash or a dead printer leaves a job to reprint, never a lost receipt."""
+    job = PrintJob(event_id=event_id, receipt_no=receipt.receipt_no, desk=desk, is_copy=is_copy, created_at=now(),
+                   payload=build_receipt(receipt, render=printer.render, paper_mm=printer.paper_mm),
+                   preview=json.dumps({"receipt": receipt.as_dict(), "render": printer.render,
+                                       "paper_mm": printer.paper_mm}, ensure_ascii=False),
+                   status="pending" if printer.connection != "none" else "screen", target=_target(printer))
+    s.add(job)
+    s.flush()
+    return job
 
 
 def _target(p: DeskPrinter) -> str:
@@ -172,15 +179,7 @@ def reprint(engine: Engine, *, job_id: int, desk: str, staff_id: int | None = No
     receipt.copy = printed
     printer = desk_printer(engine, desk)
     with write_session(engine) as s:
-        job = PrintJob(event_id=original.event_id, receipt_no=original.receipt_no, desk=desk, is_copy=printed,
-                       payload=build_receipt(receipt, render=printer.render, paper_mm=printer.paper_mm),
-                       preview=json.dumps({"receipt": receipt.as_dict(), "render": printer.render,
-                                           "paper_mm": printer.paper_mm}, ensure_ascii=False),
-                       created_at=now(), status="pending" if printer.connection != "none" else "screen",
-                       target=_target(printer))
-        s.add(job)
-        s.flush()
-        new_id = job.id
+        new_id = store_job(s, receipt, printer, event_id=original.event_id, desk=desk, is_copy=printed).id
         audit(s, "reprint", event_id=original.event_id, desk=desk, staff_id=staff_id, raw=original.receipt_no,
               detail={"job_id": new_id, "of_job": job_id, "copy": printed})
     return send_job(engine, new_id)
@@ -294,14 +293,7 @@ def test_print(engine: Engine, *, desk: str) -> dict:
                       items=[("中文", "续保礼品领取凭证"), ("标点", "“”，。！？、；："), ("金额", "¥128.00")])
     printer = desk_printer(engine, desk)
     with write_session(engine) as s:
-        job = PrintJob(event_id=None, receipt_no=receipt.receipt_no, desk=desk, created_at=now(), target=_target(printer),
-                       payload=build_receipt(receipt, render=printer.render, paper_mm=printer.paper_mm),
-                       preview=json.dumps({"receipt": receipt.as_dict(), "render": printer.render,
-                                           "paper_mm": printer.paper_mm}, ensure_ascii=False),
-                       status="pending" if printer.connection != "none" else "screen")
-        s.add(job)
-        s.flush()
-        job_id = job.id
+        job_id = store_job(s, receipt, printer, event_id=None, desk=desk).id
     return send_job(engine, job_id)
 
 
