@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import DESK_ROLES, station, tr
+from pages.common import DESK_ROLES, home_page, station, tr
 
 st.set_page_config(page_title="RenewDay 续保直销会", page_icon="🚗", layout="wide")
 
@@ -30,7 +30,9 @@ if current is None:
                         board], position="hidden")
 else:
     allowed = [name for name, roles in DESK_ROLES.items() if roles is None or current.role in roles]
-    desk_pages = [page(n, default=(i == 0)) for i, n in enumerate(n for n in allowed if n != "board")]
+    desks = [n for n in allowed if n != "board"]
+    home = home_page(current.desk, desks)
+    desk_pages = [page(n, default=(n == home)) for n in desks]
     nav = st.navigation(desk_pages + [board], position="sidebar")
     with st.sidebar:
         st.markdown(f"**{current.staff_name}** · {tr('role.' + current.role)}  \n{tr('ui.desk')}: **{current.desk}**  \n"

@@ -22,6 +22,16 @@ DESK_ROLES = {  # which signed-in roles may open which page
     "checkin": None, "cashier": ("cashier", "manager"), "gifts": None, "board": None,
     "setup": ("manager",), "import": ("manager",),
 }
+DESKS = ("签到台1", "签到台2", "收银台1", "收银台2（开票）", "礼品台1", "礼品台2", "经理")
+DESK_HOME = {"签到": "checkin", "收银": "cashier", "礼品": "gifts"}  # a desk lands on its own page
+
+
+def home_page(desk: str, allowed: list[str]) -> str:
+    """The page a station lands on: its desk's page when its role may open it, else the first allowed."""
+    for prefix, name in DESK_HOME.items():
+        if desk.startswith(prefix) and name in allowed:
+            return name
+    return allowed[0]
 
 
 @st.cache_resource

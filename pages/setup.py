@@ -10,8 +10,7 @@ from core.events import add_staff, create_event, list_staff, update_targets
 from core.models import STAFF_ROLES, Event
 from core.store import read_session, write_session
 from core.validate import parse_yuan
-from pages.common import desk_action, engine, refusal_text, require_station, tr, yuan
-from pages.signin import DESKS
+from pages.common import DESKS, desk_action, engine, refusal_text, require_station, tr, yuan
 
 station = require_station("setup")
 eng = engine()

@@ -3,9 +3,7 @@ import streamlit as st
 
 from core.errors import DeskError
 from core.events import list_events, list_staff, sign_in
-from pages.common import Station, desk_action, engine, refusal_text, tr
-
-DESKS = ("签到台1", "签到台2", "收银台1", "收银台2（开票）", "礼品台1", "礼品台2", "经理")
+from pages.common import DESKS, Station, desk_action, engine, refusal_text, tr
 
 st.title(tr("signin.title"))
 st.radio(tr("ui.language"), ["zh-CN", "en"], key="lang", horizontal=True,

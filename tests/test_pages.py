@@ -197,3 +197,62 @@ def test_board_escapes_names_that_slipped_into_the_store(store):
     at = app_test("pages/board.py").run()
     text = html_text(at)
     assert "<img" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
+
+
+# --- every page as each role reaches it: through app.py, signed in, from the role's navigation ---
+
+ROLE_PAGES = {  # role → (desk, the page it lands on, every page in its navigation)
+    "manager": ("经理", "checkin", ["checkin", "cashier", "gifts", "setup", "import", "board"]),
+    "cashier": ("收银台1", "cashier", ["checkin", "cashier", "gifts", "board"]),
+    "advisor": ("签到台1", "checkin", ["checkin", "gifts", "board"]),
+}
+FILES = {"checkin": "pages/checkin.py", "cashier": "pages/cashier.py", "gifts": "pages/gifts.py",
+         "board": "pages/board.py", "setup": "pages/setup.py", "import": "pages/import_guests.py"}
+TITLES = {"checkin": "来店签到", "cashier": "财务收银", "gifts": "礼品发放", "setup": "活动设置", "import": "客户导入"}
+
+
+def through_app(seeded, role: str, desk: str) -> AppTest:
+    """app.py with a signed-in station, the way a tablet reaches the desks."""
+    at = app_test("app.py")
+    staff_id = {"manager": seeded.manager_id, "cashier": seeded.cashier_id}.get(role, seeded.advisor_id)
+    at.session_state["station"] = Station(staff_id=staff_id, staff_name="测试", role=role, desk=desk,
+                                          event_id=seeded.event_id, event_name="测试续保会")
+    return at.run()
+
+
+def own_titles(at: AppTest) -> list[str]:
+    return [t.value for t in at.title]
+
+
+@pytest.mark.parametrize("role", sorted(ROLE_PAGES))
+def test_every_page_of_every_role_through_app(store, role):
+    desk, home, pages = ROLE_PAGES[role]
+    at = through_app(store, role, desk)
+    assert not at.exception
+    assert own_titles(at) == [TITLES[home]]  # the desk's own page, and nothing else on it
+    for name in pages:
+        at.switch_page(FILES[name]).run()
+        assert not at.exception, (role, name, at.exception)
+        assert not at.error, (role, name, [e.value for e in at.error])
+        if name == "board":
+            assert "风云榜" in html_text(at)
+        else:
+            assert own_titles(at) == [TITLES[name]], (role, name, own_titles(at))
+
+
+@pytest.mark.parametrize("desk,home", [("签到台1", "checkin"), ("签到台2", "checkin"), ("收银台1", "cashier"),
+                                       ("收银台2（开票）", "cashier"), ("礼品台1", "gifts"), ("礼品台2", "gifts")])
+def test_each_desk_lands_on_its_own_page(store, desk, home):
+    at = through_app(store, "manager", desk)
+    assert own_titles(at) == [TITLES[home]]
+
+
+def test_pages_never_import_pages():
+    import ast
+
+    for path in sorted((ROOT / "pages").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pages."):
+                assert node.module == "pages.common", f"{path.name} imports {node.module}"
+            if isinstance(node, ast.Import):
+                assert not any(a.name.startswith("pages.") and a.name != "pages.common" for a in node.names), path.name
