@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from core import lookup
 from core.audit import run_action
-from core.checkin import resolve_invitation, check_in_locked, require_manager
+from core.checkin import arrive, require_manager, resolve_invitation
 from core.clock import now
 from core.errors import DeskError
 from core.models import PAYMENT_METHODS, DrawResult, GiftIssue, Invitation, Renewal, Setting, Staff, Vehicle
@@ -98,7 +98,7 @@ def record_renewal(engine: Engine, *, event_id: int, vehicle_id: int | None, ins
                                                Renewal.voided_at.is_(None))).scalar_one_or_none()
         if live is not None:
             raise DeskError("already_renewed", receipt_no=live.receipt_no)
-        checkin, arrived_now = check_in_locked(s, inv, desk=desk, staff_id=staff_id)
+        arrived_now = arrive(s, inv, event_id=event_id, desk=desk, staff_id=staff_id)[0] is None
         ts = now()
         renewal = Renewal(event_id=event_id, invitation_id=inv.id, vehicle_id=vehicle_id,
                           receipt_no=f"tmp-{inv.id}-{vehicle_id}-{ts.timestamp()}", insurer=clean(insurer)[:30],

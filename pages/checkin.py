@@ -122,7 +122,7 @@ with st.expander(tr("checkin.walk_in")):
         name = st.text_input(tr("ui.name"))
         phone = st.text_input(tr("ui.phone"))
         plate = st.text_input(tr("ui.plate"), placeholder="粤B·12345")
-        source = st.selectbox(tr("checkin.source"), list(checkin.WALK_IN_SOURCES))
+        source = st.selectbox(tr("checkin.source"), list(checkin.WALK_IN_SOURCES), format_func=lambda c: tr(f"source.{c}"))
         party = st.number_input(tr("ui.party_size"), min_value=1, max_value=10, value=1, step=1)
         consent = st.checkbox(tr("checkin.consent"))
         if st.form_submit_button(tr("checkin.register"), type="primary"):
