@@ -235,3 +235,10 @@ def test_walk_in_source_is_stored_as_a_code(seeded):
 
 def test_no_second_check_in_state_machine():
     assert not hasattr(checkin, "check_in_locked")
+
+
+def test_every_walk_in_source_has_a_label_in_both_languages():
+    from core.i18n import catalog
+
+    for lang in ("zh-CN", "en"):
+        assert all(f"source.{c}" in catalog(lang) for c in checkin.WALK_IN_SOURCES)
