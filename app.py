@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import DESK_ROLES, home_page, station, tr
+from pages.common import DESK_ROLES, home_page, restore_station, set_station_lang, sign_out, sync_cookie, tr
 
 st.set_page_config(page_title="RenewDay 续保直销会", page_icon="🚗", layout="wide")
 
@@ -22,7 +22,7 @@ def page(name: str, default: bool = False) -> st.Page:
     return st.Page(path, title=tr(title), icon=icon, url_path=name, default=default)
 
 
-current = station()
+current = restore_station()  # a reload or a server restart keeps the station
 board = page("board")
 if current is None:
     # Not signed in: the sign-in page, and the board for the TV (no menu, nothing else reachable).
@@ -37,9 +37,13 @@ else:
     with st.sidebar:
         st.markdown(f"**{current.staff_name}** · {tr('role.' + current.role)}  \n{tr('ui.desk')}: **{current.desk}**  \n"
                     f"{current.event_name}")
-        if st.button(tr("ui.sign_out"), key="sign_out"):
-            st.session_state.pop("station", None)
-            st.rerun()
-        st.radio(tr("ui.language"), ["zh-CN", "en"], key="lang", horizontal=True,
+        st.button(tr("ui.sign_out"), key="sign_out", on_click=sign_out)
+        st.session_state.setdefault("station_lang", current.lang)
+        st.radio(tr("ui.language"), ["zh-CN", "en"], key="station_lang", horizontal=True, on_change=set_station_lang,
                  format_func=lambda v: "中文" if v == "zh-CN" else "English")
+        st.session_state.setdefault("desk_sound", True)
+        st.toggle(tr("desk.sound"), key="desk_sound")
+        sync_cookie()
+if current is None:
+    sync_cookie()  # removes a signed-out or expired station's cookie
 nav.run()

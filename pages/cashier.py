@@ -6,7 +6,7 @@ from core import cashier
 from core.errors import DeskError
 from core.events import list_staff
 from core.models import PAYMENT_METHODS
-from pages.common import answered, desk_action, scan_to_guest, engine, esc, focus_scanner, guest_lines, refusal_text, require_station, tr, verdict, yuan
+from pages.common import answered, desk_action, scan_to_guest, engine, esc, scanner, guest_lines, refusal_text, require_station, tr, verdict, yuan
 
 station = require_station("cashier")
 eng = engine()
@@ -19,13 +19,13 @@ def on_scan() -> None:
 
 def pick(invitation_id: int) -> None:
     ss["cashier_guest"], ss["cashier_matches"] = invitation_id, []
+    ss["cashier_form"] = ss.get("cashier_form", 0) + 1
 
 
 st.title(tr("page.cashier"))
 st.text_input(tr("cashier.scan_label"), key="cashier_scan", on_change=on_scan, placeholder=tr("checkin.scan_placeholder"))
-focus_scanner("cashier_scan")
 if ss.get("cashier_msg"):
-    verdict("red", tr("cashier.not_found"), [esc(ss["cashier_msg"])])
+    verdict("red", tr("cashier.not_found"), [esc(ss["cashier_msg"])], foot=ss.get("cashier_scanned", ""))
 for m in ss.get("cashier_matches", []):
     st.button(f"{m['name']} · {m['phone']} · {m['plates'] or tr('ui.no_plate')}", key=f"cpick_{m['invitation_id']}",
               on_click=pick, args=(m["invitation_id"],))
@@ -51,6 +51,8 @@ with tab_renew:
         with read_session(eng) as s:
             guest = guest_card(s, s.get(Invitation, inv_id))
         st.subheader(f"{guest['name']}")
+        if ss.get("cashier_scanned"):
+            st.caption(ss["cashier_scanned"])
         for line in guest_lines(guest):
             st.markdown(line)
         renewed = {r["vehicle_id"]: r for r in cashier.renewal_rows(eng, station.event_id, invitation_id=inv_id)
@@ -71,7 +73,7 @@ with tab_renew:
             staff_ids = [None] + [p.id for p in staff]
             names = {p.id: p.name for p in staff}
             default_idx = staff_ids.index(guest["advisor_id"]) if guest["advisor_id"] in staff_ids else 0
-            with st.form("renewal", clear_on_submit=False):
+            with st.form(f"renewal_{ss.get('cashier_form', 0)}", clear_on_submit=False):  # empty for each new guest
                 vehicle = st.selectbox(tr("cashier.vehicle"), free,
                                        format_func=lambda v: f"{v['plate'] or v['vin'] or tr('ui.no_plate')} {v['model']}")
                 insurer = st.selectbox(tr("cashier.insurer"), cashier.insurers(eng), index=None,
@@ -103,6 +105,7 @@ with tab_renew:
                             advisor_id=advisor, credit_reason=credit_reason, confirm_high=confirm, desk=station.desk,
                             staff_id=station.staff_id)
                         ss["cashier_done"] = done
+                        ss["cashier_form"], ss["cashier_sound"] = ss.get("cashier_form", 0) + 1, "green"
                         answered()
                         st.rerun()
                     except DeskError as e:
@@ -158,3 +161,5 @@ with tab_void:
                                            staff_id=station.staff_id)
                 st.success(tr("cashier.voided", receipt_no=out["receipt_no"], gifts=out["reclaim_gifts"],
                               prizes=out["reclaim_prizes"]))
+
+scanner("cashier_scan", sound=ss.get("cashier_sound"))  # last: a queued scan goes in once this page has answered

@@ -8,7 +8,7 @@ import streamlit as st
 from core import importer
 from core.events import invitation_counts, list_staff, reassign
 from core.invitations import export_invitations, invitation_card, invitation_rows
-from pages.common import desk_action, engine, require_station, tr
+from pages.common import desk_action, engine, lang, require_station, tr
 
 station = require_station("import")
 eng = engine()
@@ -23,7 +23,7 @@ if upload is not None:
         plan = importer.plan_import(upload.name, content)
         if not plan.rows:
             raise importer.ImportFileError(tr("import.empty_file"))
-        report = importer.import_guests(eng, station.event_id, plan, dry_run=True, lang=ss.get("lang", "zh-CN"))
+        report = importer.import_guests(eng, station.event_id, plan, dry_run=True, lang=lang())
     except importer.ImportFileError as e:
         st.error(str(e))
         st.stop()
@@ -50,7 +50,7 @@ if upload is not None:
     n = report.accepted + report.updated
     if n and st.button(tr("import.commit", n=n), type="primary", key="import_commit"):
         with desk_action():
-            done = importer.import_guests(eng, station.event_id, plan, lang=ss.get("lang", "zh-CN"), desk=station.desk,
+            done = importer.import_guests(eng, station.event_id, plan, lang=lang(), desk=station.desk,
                                           staff_id=station.staff_id)
             st.success(tr("import.done", new=done.accepted, updated=done.updated, rejected=len(done.rejected)))
 

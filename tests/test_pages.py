@@ -256,3 +256,64 @@ def test_pages_never_import_pages():
                 assert node.module == "pages.common", f"{path.name} imports {node.module}"
             if isinstance(node, ast.Import):
                 assert not any(a.name.startswith("pages.") and a.name != "pages.common" for a in node.names), path.name
+
+
+# --- the screen shows the current guest only (issue 9) ---
+
+def test_cashier_forgets_the_previous_customer_on_a_new_scan(store):
+    at = through_app(store, "cashier", "收银台1")
+    at.text_input(key="cashier_scan").input(store.codes[0]).run()
+    form_text = {ti.label: ti for ti in at.text_input}
+    form_text["交强险（元）"].input("950")
+    form_text["商业险（元）"].input("3000")
+    at.selectbox[1].select_index(1)
+    at.radio[0].set_value("wechat")
+    [b for b in at.button if b.label == "确认收款并登记续保"][0].click().run()
+    assert "续保成功" in html_text(at)
+    at.text_input(key="cashier_scan").input(store.codes[1]).run()
+    assert "续保成功" not in html_text(at)  # the last customer's receipt line is gone
+    form_text = {ti.label: ti for ti in at.text_input}
+    assert form_text["交强险（元）"].value == "" and form_text["商业险（元）"].value == ""
+    assert any(store.codes[1] in c.value for c in at.caption)  # what was scanned, beside the new guest
+    at.text_input(key="cashier_scan").input("NOTACODE2345678ZZ").run()
+    assert "找不到客户" in html_text(at) and not [s for s in at.subheader]  # no guest left on screen
+
+
+def test_gift_desk_forgets_the_previous_guest_on_a_new_scan(store):
+    renewed(store)
+    at = through_app(store, "manager", "礼品台1")
+    at.text_input(key="gift_scan").input(store.codes[0]).run()
+    [b for b in at.button if b.label == "发续保礼并抽奖"][0].click().run()
+    assert "已发放" in html_text(at) and at.code
+    at.text_input(key="gift_scan").input(store.codes[1]).run()
+    assert "已发放" not in html_text(at) and not at.code  # no previous receipt or preview
+    assert not [s for s in at.success if "小票已打印" in s.value]
+
+
+def test_party_size_and_undo_update_the_verdict(store):
+    at = through_app(store, "manager", "签到台1")
+    at.text_input(key="checkin_scan").input(store.codes[0]).run()
+    assert "欢迎" in html_text(at)
+    guest = checkin.find(store.engine, event_id=store.event_id, raw=store.codes[0])[0]
+    at.number_input(key=f"party_{guest['invitation_id']}").set_value(4)
+    at.button(key="party_save").click().run()
+    assert "同行人数: 4" in html_text(at)
+    at.text_input(key="undo_reason").input("扫错了")
+    at.button(key="undo_do").click().run()
+    text = html_text(at)
+    assert "签到已撤销" in text and "欢迎" not in text
+    assert checkin.counters(store.engine, store.event_id)["arrived"] == 0
+
+
+def test_walk_in_refusal_keeps_what_was_typed_and_names_the_field(store):
+    at = through_app(store, "manager", "签到台1")
+    assert at.selectbox(key="walk_source_0").value == "natural"  # 自然到店 by default
+    at.text_input(key="walk_name_0").input("王小明")
+    at.text_input(key="walk_phone_0").input("12345")
+    [b for b in at.button if b.label == "登记并签到"][0].click().run()
+    assert at.text_input(key="walk_name_0").value == "王小明" and at.text_input(key="walk_phone_0").value == "12345"
+    assert any("手机号" in e.value for e in at.error)
+    at.text_input(key="walk_phone_0").input("13912340000")
+    [b for b in at.button if b.label == "登记并签到"][0].click().run()
+    assert "欢迎" in html_text(at) and at.text_input(key="walk_name_1").value == ""
+
