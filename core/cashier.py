@@ -17,7 +17,7 @@ from core.store import read_session
 from core.validate import clean, format_plate, parse_yuan
 
 INSURERS = ("人保 PICC", "平安", "太平洋", "国寿财险", "中华联合", "大地", "阳光", "太平", "华安", "天安", "其他")
-FIELD_ZH = {"compulsory": "交强险保费", "commercial": "商业险保费", "vehicle_tax": "车船税"}
+COVERAGES = ("damage", "third", "seats")  # what a renewal covers, stored as codes: "damage|third:200万|seats:1万/座"
 COMPULSORY_CONFIRM_FEN = 5_000_00
 TOTAL_CONFIRM_FEN = 100_000_00
 _POLICY = re.compile(r"^[A-Z0-9\-]{10,30}$")
@@ -50,7 +50,24 @@ def parse_amounts(compulsory: str, commercial: str, vehicle_tax: str) -> dict[st
         try:
             out[key] = parse_yuan(raw)
         except ValueError as e:
-            raise DeskError(str(e), field=FIELD_ZH[key]) from None
+            raise DeskError(str(e), field=key) from None  # a code: the page names the field in its language
+    return out
+
+
+def coverage_code(*, damage: bool = False, third: str = "", seats: str = "") -> str:
+    """The cover a cashier ticked, as stored: codes and the amounts typed, never the UI's words."""
+    parts = ["damage"] if damage else []
+    parts += [f"{k}:{clean(v).replace('|', '')[:20]}" for k, v in (("third", third), ("seats", seats)) if clean(v)]
+    return "|".join(parts)
+
+
+def coverage_parts(code: str) -> list[tuple[str, str]]:
+    """(code, amount) pairs of a stored coverage, for a page or a receipt to word in its language."""
+    out = []
+    for part in (code or "").split("|"):
+        key, _, value = part.partition(":")
+        if key in COVERAGES:
+            out.append((key, value))
     return out
 
 
@@ -80,9 +97,9 @@ def record_renewal(engine: Engine, *, event_id: int, vehicle_id: int | None, ins
             raise DeskError("amount_zero")
         if not confirm_high:
             if fen["compulsory"] > COMPULSORY_CONFIRM_FEN:
-                raise DeskError("amount_needs_confirm", what=f"交强险 {fen['compulsory'] // 100} 元")
+                raise DeskError("amount_needs_confirm", what="compulsory", amount=fen["compulsory"] // 100)
             if total > TOTAL_CONFIRM_FEN:
-                raise DeskError("amount_needs_confirm", what=f"合计 {total // 100} 元")
+                raise DeskError("amount_needs_confirm", what="total", amount=total // 100)
         policies = [p for p in re.split(r"[\s,，;；、]+", clean(policy_numbers).upper()) if p]
         for p in policies:
             if not _POLICY.match(p):

@@ -127,7 +127,9 @@ def live_board(event_id: int) -> None:
         else:
             st.html("<div class='rd-board rd-ticker'>" + "".join(
                 f"<div class='{'rd-new' if is_new and it['id'] == newest else ''}'>{it['at']} · "
-                f"{'🎉 ' if it['kind'] == 'win' else '✅ '}{esc(it['text'])}</div>" for it in items) + "</div>")
+                f"{'🎉 ' if it['kind'] == 'win' else '✅ '}"
+                f"{tr('board.won', who=esc(it['who']), prize=esc(it['prize'])) if it['kind'] == 'win' else esc(it['text'])}</div>"
+                for it in items) + "</div>")
         if snap["rhythm"]:
             df = pd.DataFrame(snap["rhythm"])
             bars = alt.Chart(df).mark_bar(color="#d9480f").encode(

@@ -95,8 +95,7 @@ with tab_renew:
                 credit_reason = st.text_input(tr("cashier.credit_reason"))
                 confirm = st.checkbox(tr("cashier.confirm_high"))
                 if st.form_submit_button(tr("cashier.submit"), type="primary"):
-                    coverage = "；".join(x for x in ((tr("cashier.cov_damage") if damage else ""),
-                                                    (f"三者 {third}" if third else ""), (f"车上人员 {seats}" if seats else "")) if x)
+                    coverage = cashier.coverage_code(damage=damage, third=third, seats=seats)
                     try:
                         done = cashier.record_renewal(
                             eng, event_id=station.event_id, invitation_id=inv_id, vehicle_id=vehicle["id"],

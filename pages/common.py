@@ -190,7 +190,13 @@ def require_station(page: str) -> Station:
 
 
 def refusal_text(e: DeskError) -> str:
+    """A refusal in the station's language. Core names fields by code (field='compulsory'): worded here."""
+    from core.i18n import catalog
+
     info = {k: v for k, v in e.info.items() if isinstance(v, (str, int, float))}
+    for k in ("field", "what"):
+        if isinstance(info.get(k), str) and f"field.{info[k]}" in catalog("zh-CN"):
+            info[k] = tr(f"field.{info[k]}")
     return tr(f"reason.{e.reason}", **info)
 
 
