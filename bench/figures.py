@@ -405,6 +405,76 @@ def bench_board_memory(tmp: Path, refreshes: int) -> None:
            f"{growth:+.1f} MB (from {start_rss / 2**20:.0f} MB)", "< 20 MB", growth < 20 and done >= refreshes)
 
 
+def bench_bursts(tmp: Path, size: int, n: int) -> None:
+    """Two scanner bursts 50 ms apart (a double-reading scanner, a fast queue): both must be checked
+    in and both verdicts shown, in order. Measured: from the first burst's Enter to the second verdict."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.conftest import burst
+
+    url, event_id, _ = make_store(tmp / "bursts.db", size)
+    engine = get_engine(url)
+    codes = codes_of(engine, event_id, 2 * n + max(3, n // 2))
+    with read_session(engine) as s:
+        staff = s.execute(select(Staff).where(Staff.role == "advisor")).scalars().first()
+    dispose_all()
+    env = {**os.environ, "DATABASE_URL": url, "RENEWDAY_DATA_DIR": str(tmp)}
+    port = _free_port()
+    app = _serve("app.py", env, port)
+    took, both = [], 0
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            page = browser.new_page()
+            page.set_default_timeout(20000)
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.get_by_role("combobox").nth(1).click()
+            page.keyboard.type(staff.name, delay=60)
+            page.keyboard.press("Enter")
+            page.get_by_role("button", name="登录").click()
+            page.get_by_text("退出登录").wait_for()
+            page.locator(".st-key-checkin_scan input").wait_for()
+            page.evaluate("""() => {
+              window.__seen = {};
+              new MutationObserver(() => {
+                const v = document.querySelector('.st-key-checkin_verdict');
+                const m = v && v.innerText.match(/[A-Z0-9]{17}/);
+                if (m && !(m[0] in window.__seen)) window.__seen[m[0]] = performance.now();
+              }).observe(document.body, {subtree: true, childList: true, characterData: true});
+            }""")
+            single = []
+            for code in codes[2 * n:2 * n + max(3, n // 2)]:  # the floor: one burst -> its verdict, same page, same run
+                t_enter = page.evaluate("() => performance.now()")
+                burst(page, code)
+                page.locator(".st-key-checkin_verdict").get_by_text(code).wait_for()
+                single.append((page.evaluate("() => window.__seen")[code] - t_enter) / 1000)
+                page.wait_for_timeout(300)
+            for i in range(n):
+                a, b = codes[2 * i], codes[2 * i + 1]
+                t_enter = page.evaluate("() => performance.now()")
+                end = burst(page, a)
+                burst(page, b, start=end + 0.050)
+                page.locator(".st-key-checkin_verdict").get_by_text(b).wait_for()
+                seen = page.evaluate("() => window.__seen")
+                both += a in seen and b in seen and seen[a] <= seen[b]
+                took.append((seen[b] - t_enter) / 1000)
+                page.wait_for_timeout(300)
+            browser.close()
+    finally:
+        app.terminate()
+    from sqlalchemy import func
+
+    with read_session(get_engine(url)) as s:
+        done = s.execute(select(func.count()).select_from(CheckIn)).scalar_one()
+    floor = statistics.median(single)
+    ratio = statistics.median(took) / floor
+    record(f"Two scanner bursts 50 ms apart -> both verdicts shown, {size} invitations",
+           f"{both} of {n} pairs both shown in order, {done - len(single)} of {2 * n} checked in; second verdict median "
+           f"{ms(statistics.median(took))} ms, p95 {ms(pct(took, .95))} ms after the first Enter = {ratio:.2f}x one scan",
+           "all pairs; <= 2.5x one scan", both == n and done - len(single) == 2 * n and ratio <= 2.5,
+           f"one burst -> verdict median {ms(floor)} ms", {"ratio": ratio, "median_s": statistics.median(took)})
+
+
 def machine() -> str:
     import psutil
 
@@ -415,12 +485,13 @@ def machine() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
-    parser.add_argument("--only", nargs="*", help="checkin import board writers printing browser memory")
+    parser.add_argument("--only", nargs="*", help="checkin browser bursts import board writers printing memory")
     args = parser.parse_args()
     q = args.quick
     figures = {
         "checkin": lambda t: bench_checkin(t, 2000 if q else 20000, 50 if q else 300),
         "browser": lambda t: bench_browser(t, 2000 if q else 20000, 10 if q else 40),
+        "bursts": lambda t: bench_bursts(t, 2000 if q else 20000, 5 if q else 20),
         "import": lambda t: bench_import(t, 2000 if q else 20000),
         "board": lambda t: bench_board(t, 1000 if q else 10000, 50),
         "writers": lambda t: bench_writers(t, 5 if q else 25),
