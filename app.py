@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import DESK_ROLES, home_page, restore_station, set_station_lang, sign_out, sync_cookie, tr
+from pages.common import DESK_ROLES, chrome_texts, home_page, restore_station, set_station_lang, sign_out, sync_cookie, tr
 
 st.set_page_config(page_title="RenewDay 续保直销会", page_icon="🚗", layout="wide")
 
@@ -44,6 +44,8 @@ else:
         st.session_state.setdefault("desk_sound", True)
         st.toggle(tr("desk.sound"), key="desk_sound")
         sync_cookie()
+        chrome_texts()
 if current is None:
     sync_cookie()  # removes a signed-out or expired station's cookie
+    chrome_texts()
 nav.run()

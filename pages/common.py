@@ -264,9 +264,10 @@ def verdict(kind: str, title: str, lines: list[str] = (), key: str = "verdict", 
     colours = {"green": ("#0b7a3b", "#e8f7ee"), "amber": ("#a15c00", "#fff4e0"), "red": ("#b3261e", "#fdecea"),
                "blue": ("#1a4fa0", "#eaf1fd")}
     fg, bg = colours[kind]
-    body = "".join(f"<div style='font-size:1.6rem;margin-top:.3rem'>{line}</div>" for line in lines)
+    body = "".join(f"<div style='font-size:clamp(1.1rem,4vw,1.6rem);margin-top:.3rem'>{line}</div>" for line in lines)
     st.html(f"<div class='rd-verdict rd-{kind}' style='border:6px solid {fg};background:{bg};color:{fg};"
-            f"border-radius:18px;padding:1.4rem 1.8rem;'><div style='font-size:3.2rem;font-weight:800'>{title}</div>"
+            f"border-radius:18px;padding:clamp(.8rem,3vw,1.4rem) clamp(1rem,4vw,1.8rem);'>"
+            f"<div style='font-size:clamp(1.8rem,7vw,3.2rem);font-weight:800;line-height:1.2'>{title}</div>"
             f"{body}{f'<div class=rd-scanned style=font-size:1rem;margin-top:.6rem;opacity:.8>{foot}</div>' if foot else ''}</div>")
 
 
@@ -422,6 +423,47 @@ def scanner(key: str, sound: str | None = None) -> None:  # noqa: C901
 
 
 focus_scanner = scanner  # the old name
+
+CHROME_ZH = {  # Streamlit's own English words, as they appear on a desk; see README for what stays English
+    "Take Photo": "拍照", "Clear photo": "重拍", "Switch camera": "切换摄像头", "Browse files": "选择文件",
+    "Upload": "上传", "Drag and drop file here": "把文件拖到这里", "Drag and drop files here": "把文件拖到这里",
+    "Press Enter to apply": "按回车确认", "Press Enter to submit form": "按回车提交", "Choose an option": "请选择",
+    "No results": "没有匹配项", "Connecting": "正在连接…", "Connection error": "连接中断，正在重连…",
+    "Please wait...": "请稍候…", "Running...": "处理中…", "Stop": "停止", "Rerun": "刷新",
+    "This app would like to use your camera.": "需要使用摄像头：请在浏览器提示中允许。",
+    "Learn how to allow access.": "如何允许使用摄像头",
+}
+_CHROME_JS = r"""
+(function () {
+  const w = window.parent || window, doc = w.document;
+  w.__rdChrome = __MAP__;
+  if (w.__rdChromeOn) return;
+  w.__rdChromeOn = true;
+  const per = /^(\d+(?:\.\d+)?\s*[KMG]B) per file$/;
+  function fix(node) {
+    const map = w.__rdChrome;
+    if (!map) return;
+    const walker = doc.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const t = n.nodeValue.trim();
+      if (!t || t.length > 60) continue;
+      if (map[t]) n.nodeValue = n.nodeValue.replace(t, map[t]);
+      else if (per.test(t) && map.__per) n.nodeValue = t.replace(per, map.__per);
+    }
+  }
+  new MutationObserver((muts) => { for (const m of muts) fix(m.target.nodeType === 3 ? m.target.parentNode : m.target); })
+    .observe(doc.body, {subtree: true, childList: true, characterData: true});
+  fix(doc.body);
+})();
+"""
+
+
+def chrome_texts() -> None:
+    """Streamlit's own chrome (camera and upload buttons, connection status…) in Chinese where the
+    station speaks Chinese: the words are swapped in the page as they appear."""
+    mapping = {**CHROME_ZH, "__per": "单个文件不超过 $1"} if lang() == "zh-CN" else None
+    st.html("<script>" + _CHROME_JS.replace("__MAP__", json.dumps(mapping, ensure_ascii=False)) + "</script>",
+            unsafe_allow_javascript=True)
 
 
 def scan_nonce(desk: str, raw: str) -> str:
