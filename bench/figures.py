@@ -435,11 +435,15 @@ def bench_bursts(tmp: Path, size: int, n: int) -> None:
             page.get_by_text("退出登录").wait_for()
             page.locator(".st-key-checkin_scan input").wait_for()
             page.evaluate("""() => {
-              window.__seen = {};
+              window.__seen = {}; window.__kind = {};
               new MutationObserver(() => {
                 const v = document.querySelector('.st-key-checkin_verdict');
                 const m = v && v.innerText.match(/[A-Z0-9]{17}/);
-                if (m && !(m[0] in window.__seen)) window.__seen[m[0]] = performance.now();
+                if (m && !(m[0] in window.__seen)) {
+                  window.__seen[m[0]] = performance.now();
+                  const k = v.querySelector('.rd-verdict');
+                  window.__kind[m[0]] = k ? k.className + ' ' + v.innerText.slice(0, 80) : '';
+                }
               }).observe(document.body, {subtree: true, childList: true, characterData: true});
             }""")
             single = []
@@ -459,9 +463,13 @@ def bench_bursts(tmp: Path, size: int, n: int) -> None:
                 both += a in seen and b in seen and seen[a] <= seen[b]
                 took.append((seen[b] - t_enter) / 1000)
                 page.wait_for_timeout(300)
+            kinds = page.evaluate("() => window.__kind")
             browser.close()
     finally:
         app.terminate()
+    not_green = {c: k for c, k in kinds.items() if "rd-green" not in k}
+    if not_green:
+        print("verdicts that were not a welcome:", not_green, flush=True)
     from sqlalchemy import func
 
     with read_session(get_engine(url)) as s:
