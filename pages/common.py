@@ -197,6 +197,9 @@ def refusal_text(e: DeskError) -> str:
     for k in ("field", "what"):
         if isinstance(info.get(k), str) and f"field.{info[k]}" in catalog("zh-CN"):
             info[k] = tr(f"field.{info[k]}")
+    if e.reason == "out_of_stock":
+        info["hint"] = (tr("gifts.hint_substitute", name=info.get("substitute"), left=info.get("left"))
+                        if info.get("substitute") else tr("gifts.hint_restock"))
     return tr(f"reason.{e.reason}", **info)
 
 
