@@ -34,7 +34,9 @@ def lines_of(result: dict) -> list[str]:
 
 def handle(raw: str = "", invitation_id: int | None = None, label: str = "") -> None:
     """One scan, typed search or pick from the list; the answer replaces whatever the desk showed."""
-    ss["checkin_matches"], ss["walk_error"] = [], None
+    if ss.get("walk_error"):  # the walk-in form's old refusal goes too (outside this fragment: a full rerun)
+        ss["walk_error"], ss["checkin_full_rerun"] = None, True
+    ss["checkin_matches"] = []
     shown = raw or label
     try:
         if invitation_id is not None:
@@ -98,6 +100,8 @@ st.title(tr("page.checkin"))
 @st.fragment
 def desk() -> None:
     """Counters, scanner and verdict: a scan reruns only this part of the page."""
+    if ss.pop("checkin_full_rerun", False):
+        st.rerun()
     c = checkin.counters(eng, station.event_id)
     counters_strip([(tr("checkin.arrived"), f"{c['arrived']} {tr('ui.batches')}", tr("checkin.people", n=c["people"])),
                     (tr("checkin.confirmed"), c["confirmed"], ""), (tr("checkin.invited"), c["invited"], ""),

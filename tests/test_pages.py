@@ -313,6 +313,8 @@ def test_walk_in_refusal_keeps_what_was_typed_and_names_the_field(store):
     [b for b in at.button if b.label == "登记并签到"][0].click().run()
     assert at.text_input(key="walk_name_0").value == "王小明" and at.text_input(key="walk_phone_0").value == "12345"
     assert any("手机号" in e.value for e in at.error)
+    at.text_input(key="checkin_scan").input(store.codes[0]).run()  # a scan meanwhile: the old refusal goes
+    assert not at.error and at.text_input(key="walk_name_0").value == "王小明"
     at.text_input(key="walk_phone_0").input("13912340000")
     [b for b in at.button if b.label == "登记并签到"][0].click().run()
     assert "欢迎" in html_text(at) and at.text_input(key="walk_name_1").value == ""
