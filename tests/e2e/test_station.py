@@ -121,3 +121,25 @@ def test_a_new_scan_clears_the_last_customer_at_the_cashier(app, page):
     sign_in(page, app, "郑收银", "收银台1")
     heading(page, "财务收银")
     assert page.get_by_role("heading", name=g["name"]).count() == 0  # sign-out left nothing behind
+
+
+def test_a_new_scan_clears_the_last_guest_at_the_gift_desk(app, page):
+    from core import cashier
+
+    a, b = fresh_codes(app, 2)
+    g = checkin.find(app.engine, event_id=app.event_id, raw=a)[0]
+    cashier.record_renewal(app.engine, event_id=app.event_id, invitation_id=g["invitation_id"],
+                           vehicle_id=g["vehicles"][0]["id"], insurer="平安", compulsory="950", commercial="3000",
+                           vehicle_tax="0", payment_method="cash", desk="收银台1", staff_id=None)
+    sign_in(page, app, "马礼品", "礼品台1")
+    heading(page, "礼品发放")
+    page.wait_for_function("() => document.activeElement && document.activeElement.closest('.st-key-gift_scan')")
+    burst(page, a)
+    page.get_by_role("button", name="发续保礼并抽奖").click()
+    page.get_by_text("小票已打印").wait_for()
+    burst(page, b)
+    other = checkin.find(app.engine, event_id=app.event_id, raw=b)[0]
+    page.get_by_role("heading", name=other["name"]).wait_for()
+    page.wait_for_timeout(300)
+    assert page.get_by_text("小票已打印").count() == 0 and page.get_by_text("已发放").count() == 0
+    shot(page, "gifts-next-guest")
