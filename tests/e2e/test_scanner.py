@@ -140,3 +140,36 @@ def test_two_bursts_50_ms_apart_are_two_check_ins(app, desk):
     assert checked_in(app, a) and checked_in(app, b)
     assert desk.evaluate("() => document.body.dataset.rdBeep || ''") not in ("", beeps)  # a sound for the answer
     shot(desk, "scanner-two-bursts")
+
+
+def test_burst_after_a_refused_cashier_form(app, page):
+    a, b = fresh_codes(app, 2)
+    sign_in(page, app, "郑收银", "收银台1")
+    page.get_by_role("heading", name="财务收银").wait_for()
+    page.wait_for_function("() => document.activeElement && document.activeElement.closest('.st-key-cashier_scan')")
+    burst(page, a)
+    page.get_by_text("续保车辆").wait_for()
+    page.get_by_role("button", name="确认收款并登记续保").click()  # nothing filled in: refused
+    page.locator("[data-testid='stForm'] [data-testid='stAlert']").first.wait_for()
+    page.get_by_role("button", name="确认收款并登记续保").focus()
+    burst(page, b)
+    from core import checkin
+
+    page.get_by_role("heading", name=checkin.find(app.engine, event_id=app.event_id, raw=b)[0]["name"]).wait_for()
+    from core import cashier
+
+    assert cashier.renewal_rows(app.engine, app.event_id) == []  # the burst's Enter submitted nothing
+
+
+def test_sound_can_be_turned_off(app, desk):
+    a, b = fresh_codes(app, 2)
+    burst(desk, a)
+    verdict_for(desk, a).get_by_text("欢迎").wait_for()
+    beeped = desk.evaluate("() => document.body.dataset.rdBeep || ''")
+    assert beeped.startswith("green:")
+    desk.get_by_text("提示音").click()
+    desk.wait_for_timeout(500)
+    burst(desk, b)
+    verdict_for(desk, b).get_by_text("欢迎").wait_for()
+    desk.wait_for_timeout(300)
+    assert desk.evaluate("() => document.body.dataset.rdBeep || ''") == beeped
