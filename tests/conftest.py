@@ -3,6 +3,7 @@ it), a fresh PostgreSQL database per test. Under CI=true a missing server fails 
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 import secrets
 import shutil
 from dataclasses import dataclass
@@ -82,6 +83,28 @@ def sqlite_engine(sqlite_url):
     dispose_all()
 
 
+@contextmanager
+def plain_main():
+    """Streamlit's AppTest leaves the last page script as __main__, and a spawned process re-runs
+    __main__ before its target (it crashed or hung every child started after an AppTest). The
+    targets live in test modules, so the children need nothing from __main__."""
+    import sys
+    import types
+
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = saved
+
+
+@pytest.fixture
+def no_page_main():
+    with plain_main():
+        yield
+
+
 def race(target, calls: list[tuple]) -> list[str]:
     """Run target(*args, barrier, out) in separate processes released together; their answers, sorted."""
     import multiprocessing as mp
@@ -89,8 +112,9 @@ def race(target, calls: list[tuple]) -> list[str]:
     ctx = mp.get_context("spawn")
     barrier, out = ctx.Barrier(len(calls)), ctx.Queue()
     procs = [ctx.Process(target=target, args=(*args, barrier, out)) for args in calls]
-    for p in procs:
-        p.start()
+    with plain_main():
+        for p in procs:
+            p.start()
     for p in procs:
         p.join(60)
     return sorted(out.get(timeout=5) for _ in procs)

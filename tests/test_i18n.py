@@ -7,7 +7,7 @@ from core.i18n import catalog
 ROOT = Path(__file__).resolve().parent.parent
 KEY = re.compile(r"""\btr\(\s*f?["']([a-z_]+\.[a-z_.]*)""")
 PREFIXED = {"role.", "action.", "group.", "pay.", "kind.", "printer.", "job.", "field.", "reason.", "setup.conn_", "setup.mode_",
-            "setup.render_"}
+            "setup.render_", "source."}
 
 
 def used_keys() -> set[str]:

@@ -22,14 +22,7 @@ EXPECTED = {"already_checked_in", "already_renewed", "gift_already_given", "no_d
             "box_empty", "not_renewed", "nothing_due", "conflict_retry"}
 
 
-@pytest.fixture(autouse=True)
-def _plain_main(monkeypatch):
-    """Streamlit's AppTest leaves a page script as __main__; spawned desk processes would re-run
-    it. They need nothing from __main__ (their targets live in this module)."""
-    import sys
-    import types
-
-    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+pytestmark = pytest.mark.usefixtures("no_page_main")  # spawned desk processes (see tests.conftest.plain_main)
 
 
 def _desk(url, event_id, cashier_id, manager_id, codes, seed_no, barrier, out, progress=None):
@@ -49,7 +42,7 @@ def _desk(url, event_id, cashier_id, manager_id, codes, seed_no, barrier, out, p
         try:
             g = checkin.find(eng, event_id=event_id, raw=code)[0]
             r = cashier.record_renewal(eng, event_id=event_id, invitation_id=g["invitation_id"],
-                                       vehicle_id=g["vehicles"][0]["id"], insurer="平安", compulsory="950.5",
+                                       vehicle_id=g["vehicles"][0]["id"], insurer="平安", compulsory="855",
                                        commercial="3000", vehicle_tax="360", payment_method="pos",
                                        desk=f"收银{seed_no}", staff_id=cashier_id)
             rid = r["renewal_id"]

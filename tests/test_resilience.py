@@ -17,14 +17,7 @@ from core.models import PrintJob
 from core.store import get_engine, write_session
 
 
-@pytest.fixture(autouse=True)
-def _plain_main(monkeypatch):
-    """Streamlit's AppTest leaves a page script as __main__; spawned desk processes would re-run
-    it. They need nothing from __main__ (their targets live in this module)."""
-    import sys
-    import types
-
-    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+pytestmark = pytest.mark.usefixtures("no_page_main")  # spawned desk processes (see tests.conftest.plain_main)
 
 
 def _hold_the_writer_turn(url, ready):

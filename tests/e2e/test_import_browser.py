@@ -7,7 +7,7 @@ import io
 import pytest
 from openpyxl import Workbook
 
-from tests.e2e.conftest import ARTIFACTS, choose
+from tests.e2e.conftest import ARTIFACTS, sign_in
 
 SHEET = [
     ["演示4S店 续保客户名单"],
@@ -36,12 +36,7 @@ def test_import_page_in_chromium(app, browser, tmp_path, size):
     page = context.new_page()
     page.set_default_timeout(30000)
     try:
-        page.goto(app.url + "/", wait_until="domcontentloaded")
-        page.get_by_text("员工登录").first.wait_for()
-        choose(page, 1, "林经理")
-        choose(page, 2, "经理")
-        page.get_by_label("密码").fill("8888")
-        page.get_by_role("button", name="登录").click()
+        sign_in(page, app, "林经理", "经理")
         page.locator(".st-key-checkin_scan").wait_for()  # the first desk page (the menu may be folded)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         expand = page.locator("[data-testid=stExpandSidebarButton]")
