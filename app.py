@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.security import sign_out
 from core.staff import store_is_empty
-from pages.common import DESK_ROLES, engine, esc, start_notifier, station, tr
+from pages.common import (DESK_ROLES, chrome_texts, engine, esc, home_page, restore_station, set_station_lang, sign_out,
+                          start_notifier, sync_cookie, tr)
 
 st.set_page_config(page_title="RenewDay 续保直销会", page_icon="🚗", layout="wide")
 start_notifier()  # arrivals of confirmed guests to the store's WeCom robot, in the background
@@ -30,7 +30,7 @@ def page(name: str, default: bool = False) -> st.Page:
     return st.Page(path, title=tr(title), icon=icon, url_path=name, default=default)
 
 
-current = station()
+current = restore_station()  # a reload or a server restart keeps the station
 board = page("board")
 if current is None and store_is_empty(engine()):
     # An empty store: the first-run page creates the manager and the first event (no demo data).
@@ -44,15 +44,22 @@ elif current is None:
                         board], position="hidden")
 else:
     allowed = [name for name, roles in DESK_ROLES.items() if roles is None or current.role in roles]
-    desk_pages = [page(n, default=(i == 0)) for i, n in enumerate(n for n in allowed if n != "board")]
+    desks = [n for n in allowed if n != "board"]
+    home = home_page(current.desk, desks)
+    desk_pages = [page(n, default=(n == home)) for n in desks]
     nav = st.navigation(desk_pages + [board], position="sidebar")
     with st.sidebar:
         st.markdown(f"**{esc(current.staff_name)}** · {tr('role.' + current.role)}  \n{tr('ui.desk')}: "
                     f"**{esc(current.desk)}**  \n{esc(current.event_name)}")
-        if st.button(tr("ui.sign_out"), key="sign_out"):
-            sign_out(engine(), staff_id=current.staff_id, desk=current.desk, event_id=current.event_id)
-            st.session_state.pop("station", None)
-            st.rerun()
-        st.radio(tr("ui.language"), ["zh-CN", "en"], key="lang", horizontal=True,
+        st.button(tr("ui.sign_out"), key="sign_out", on_click=sign_out)
+        st.session_state.setdefault("station_lang", current.lang)
+        st.radio(tr("ui.language"), ["zh-CN", "en"], key="station_lang", horizontal=True, on_change=set_station_lang,
                  format_func=lambda v: "中文" if v == "zh-CN" else "English")
+        st.session_state.setdefault("desk_sound", True)
+        st.toggle(tr("desk.sound"), key="desk_sound")
+        sync_cookie()
+        chrome_texts()
+if current is None:
+    sync_cookie()  # removes a signed-out or expired station's cookie
+    chrome_texts()
 nav.run()

@@ -49,6 +49,22 @@ def record(figure: str, value: str, target: str, ok: bool | None, floor: str = "
     print(f"[{mark}] {figure}: {value}" + (f" (floor {floor})" if floor else "") + f"  target {target}", flush=True)
 
 
+BENCH_PIN = "246810"
+
+
+def sign_in_at_desk(page, name: str, desk: str = "签到台1") -> None:
+    """The sign-in page as staff use it: the desk first, then who, then the PIN."""
+    page.get_by_role("combobox").nth(1).click()
+    page.keyboard.type(desk, delay=60)
+    page.keyboard.press("Enter")
+    page.get_by_role("combobox").nth(2).click()
+    page.keyboard.type(name, delay=60)
+    page.keyboard.press("Enter")
+    page.get_by_label("密码").fill(BENCH_PIN)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_text("退出登录").wait_for(state="attached")
+
+
 def make_store(path: Path, customers: int, advisors: int = 8) -> tuple[str, int, list[tuple[str, str]]]:
     url = f"sqlite:///{path}"
     engine = get_engine(url)
@@ -58,7 +74,7 @@ def make_store(path: Path, customers: int, advisors: int = 8) -> tuple[str, int,
         ev = create_event(s, name="基准活动", event_date=now().date(), store_name="基准店", target_renewals=1000)
         ev.draw_blank_tickets = 50
         for name, role, team in names:
-            add_staff(s, name=name, role=role, team=team)
+            add_staff(s, name=name, role=role, team=team, pin=BENCH_PIN)  # staff without a PIN cannot sign in
         add_staff(s, name="收银", role="cashier")
         add_gift_stock(s, ev.id)
         event_id = ev.id
@@ -443,11 +459,7 @@ def bench_browser(tmp: Path, size: int, n: int) -> None:
                 page.locator(".st-key-echo_verdict").get_by_text(token).wait_for()
                 floor.append(time.perf_counter() - t0)
             page.goto(f"http://127.0.0.1:{app_port}/")
-            page.get_by_role("combobox").nth(1).click()
-            page.keyboard.type(staff.name)
-            page.keyboard.press("Enter")
-            page.get_by_role("button", name="登录").click()
-            page.get_by_text("退出登录").wait_for()
+            sign_in_at_desk(page, staff.name)
             box = page.locator(".st-key-checkin_scan input")
             ours = []
             for code in codes[:n]:
@@ -516,6 +528,80 @@ def bench_board_memory(tmp: Path, refreshes: int) -> None:
            f"{growth:+.1f} MB (from {start_rss / 2**20:.0f} MB)", "< 20 MB", growth < 20 and done >= refreshes)
 
 
+def bench_bursts(tmp: Path, size: int, n: int) -> None:
+    """Two scanner bursts 50 ms apart (a double-reading scanner, a fast queue): both must be checked
+    in and both verdicts shown, in order. Measured: from the first burst's Enter to the second verdict."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.conftest import burst
+
+    url, event_id, _ = make_store(tmp / "bursts.db", size)
+    engine = get_engine(url)
+    codes = codes_of(engine, event_id, 2 * n + max(3, n // 2))
+    with read_session(engine) as s:
+        staff = s.execute(select(Staff).where(Staff.role == "advisor")).scalars().first()
+    dispose_all()
+    env = {**os.environ, "DATABASE_URL": url, "RENEWDAY_DATA_DIR": str(tmp)}
+    port = _free_port()
+    app = _serve("app.py", env, port)
+    took, both = [], 0
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            page = browser.new_page()
+            page.set_default_timeout(20000)
+            page.goto(f"http://127.0.0.1:{port}/")
+            sign_in_at_desk(page, staff.name)
+            page.locator(".st-key-checkin_scan input").wait_for()
+            page.evaluate("""() => {
+              window.__seen = {}; window.__kind = {};
+              new MutationObserver(() => {
+                const v = document.querySelector('.st-key-checkin_verdict');
+                const m = v && v.innerText.match(/[A-Z0-9]{17}/);
+                if (m && !(m[0] in window.__seen)) {
+                  window.__seen[m[0]] = performance.now();
+                  const k = v.querySelector('.rd-verdict');
+                  window.__kind[m[0]] = k ? k.className + ' ' + v.innerText.slice(0, 80) : '';
+                }
+              }).observe(document.body, {subtree: true, childList: true, characterData: true});
+            }""")
+            single = []
+            for code in codes[2 * n:2 * n + max(3, n // 2)]:  # the floor: one burst -> its verdict, same page, same run
+                t_enter = page.evaluate("() => performance.now()")
+                burst(page, code)
+                page.locator(".st-key-checkin_verdict").get_by_text(code).wait_for()
+                single.append((page.evaluate("() => window.__seen")[code] - t_enter) / 1000)
+                page.wait_for_timeout(300)
+            for i in range(n):
+                a, b = codes[2 * i], codes[2 * i + 1]
+                t_enter = page.evaluate("() => performance.now()")
+                end = burst(page, a)
+                burst(page, b, start=end + 0.050)
+                page.locator(".st-key-checkin_verdict").get_by_text(b).wait_for()
+                seen = page.evaluate("() => window.__seen")
+                both += a in seen and b in seen and seen[a] <= seen[b]
+                took.append((seen[b] - t_enter) / 1000)
+                page.wait_for_timeout(300)
+            kinds = page.evaluate("() => window.__kind")
+            browser.close()
+    finally:
+        app.terminate()
+    not_green = {c: k for c, k in kinds.items() if "rd-green" not in k}
+    if not_green:
+        print("verdicts that were not a welcome:", not_green, flush=True)
+    from sqlalchemy import func
+
+    with read_session(get_engine(url)) as s:
+        done = s.execute(select(func.count()).select_from(CheckIn)).scalar_one()
+    floor = statistics.median(single)
+    ratio = statistics.median(took) / floor
+    record(f"Two scanner bursts 50 ms apart -> both verdicts shown, {size} invitations",
+           f"{both} of {n} pairs both shown in order, {done - len(single)} of {2 * n} checked in; second verdict median "
+           f"{ms(statistics.median(took))} ms, p95 {ms(pct(took, .95))} ms after the first Enter = {ratio:.2f}x one scan",
+           "all pairs; <= 2.5x one scan", both == n and done - len(single) == 2 * n and ratio <= 2.5,
+           f"one burst -> verdict median {ms(floor)} ms", {"ratio": ratio, "median_s": statistics.median(took)})
+
+
 def machine() -> str:
     import psutil
 
@@ -526,12 +612,13 @@ def machine() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
-    parser.add_argument("--only", nargs="*", help="checkin import import_wait board writers printing browser memory")
+    parser.add_argument("--only", nargs="*", help="checkin browser bursts import import_wait board writers printing memory")
     args = parser.parse_args()
     q = args.quick
     figures = {
         "checkin": lambda t: bench_checkin(t, 2000 if q else 20000, 50 if q else 300),
         "browser": lambda t: bench_browser(t, 2000 if q else 20000, 10 if q else 40),
+        "bursts": lambda t: bench_bursts(t, 2000 if q else 20000, 5 if q else 20),
         "import": lambda t: bench_import(t, 2000 if q else 20000),
         "import_wait": lambda t: bench_import_wait(t, 5000 if q else 100000),
         "board": lambda t: bench_board(t, 1000 if q else 10000, 50),

@@ -181,8 +181,8 @@ def snapshot(engine: Engine, event_id: int) -> dict:
     ticker = [{"at": at.strftime("%H:%M"), "id": f"r{rid}", "kind": "renewal",
                "text": " · ".join(x for x in (mask_name(name), mask_plate(plate) if plate else "", insurer) if x),
                "advisor": advisor or ""} for at, insurer, rid, name, plate, advisor, _, _ in latest]
-    ticker_wins = [{"at": at.strftime("%H:%M"), "id": f"d{did}", "kind": "win",
-                    "text": f"{mask_name(customer)} 抽中 {prize}"} for at, did, prize, customer in wins]
+    ticker_wins = [{"at": at.strftime("%H:%M"), "id": f"d{did}", "kind": "win", "who": mask_name(customer),
+                    "prize": prize, "text": f"{mask_name(customer)} · {prize}"} for at, did, prize, customer in wins]
     return {
         "event": {"id": ev.id, "name": ev.name, "store": ev.store_name, "date": ev.event_date.isoformat()},
         "totals": {"arrived": arrived, "renewals": renewals, "premium_fen": int(premium_fen),

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from core import finance, lookup
 from core.audit import bind_event, run_action
-from core.checkin import resolve_invitation, check_in_locked, require_manager
+from core.checkin import arrive, require_manager, resolve_invitation
 from core.clock import now
 from core.errors import DeskError
 from core.models import PAYMENT_METHODS, DrawResult, GiftIssue, Invitation, Renewal, Setting, Staff, Vehicle
@@ -17,7 +17,7 @@ from core.store import read_session
 from core.validate import clean, format_plate, parse_yuan
 
 INSURERS = ("人保 PICC", "平安", "太平洋", "国寿财险", "中华联合", "大地", "阳光", "太平", "华安", "天安", "其他")
-FIELD_ZH = {"compulsory": "交强险保费", "commercial": "商业险保费", "vehicle_tax": "车船税"}
+COVERAGES = ("damage", "third", "seats")  # what a renewal covers, stored as codes: "damage|third:200万|seats:1万/座"
 _POLICY = re.compile(r"^[A-Z0-9\-]{10,30}$")
 _REF = re.compile(r"^[A-Za-z0-9\-]{0,40}$")
 _INVOICE = re.compile(r"^[A-Z0-9]{8,20}$")
@@ -48,7 +48,24 @@ def parse_amounts(compulsory: str, commercial: str, vehicle_tax: str) -> dict[st
         try:
             out[key] = parse_yuan(raw)
         except ValueError as e:
-            raise DeskError(str(e), field=FIELD_ZH[key]) from None
+            raise DeskError(str(e), field=key) from None  # a code: the page names the field in its language
+    return out
+
+
+def coverage_code(*, damage: bool = False, third: str = "", seats: str = "") -> str:
+    """The cover a cashier ticked, as stored: codes and the amounts typed, never the UI's words."""
+    parts = ["damage"] if damage else []
+    parts += [f"{k}:{clean(v).replace('|', '')[:20]}" for k, v in (("third", third), ("seats", seats)) if clean(v)]
+    return "|".join(parts)
+
+
+def coverage_parts(code: str) -> list[tuple[str, str]]:
+    """(code, amount) pairs of a stored coverage, for a page or a receipt to word in its language."""
+    out = []
+    for part in (code or "").split("|"):
+        key, _, value = part.partition(":")
+        if key in COVERAGES:
+            out.append((key, value))
     return out
 
 
@@ -88,7 +105,8 @@ def record_renewal(engine: Engine, *, event_id: int, vehicle_id: int | None, ins
                                       settings=finance._settings(s))
         key = finance.confirm_key(checks)
         if checks and not (confirm_high or confirmed == key):
-            raise DeskError("amount_needs_confirm", what="；".join(finance.check_text_zh(c) for c in checks),
+            # codes and values only: the page words each check (the first also as {what} {amount})
+            raise DeskError("amount_needs_confirm", what=checks[0]["field"], amount=checks[0]["amount"],
                             checks=checks, confirm_key=key)
         note = "；".join(finance.check_text_zh(c) for c in checks) + "（收银已确认）" if checks else ""
         inv_kind, inv_title, inv_tax = finance.invoice_details(invoice_kind, invoice_title, invoice_tax_id)
@@ -107,7 +125,7 @@ def record_renewal(engine: Engine, *, event_id: int, vehicle_id: int | None, ins
                                                Renewal.voided_at.is_(None))).scalar_one_or_none()
         if live is not None:
             raise DeskError("already_renewed", receipt_no=live.receipt_no)
-        checkin, arrived_now = check_in_locked(s, inv, desk=desk, staff_id=staff_id)
+        arrived_now = arrive(s, inv, event_id=event_id, desk=desk, staff_id=staff_id)[0] is None
         ts = now()
         renewal = Renewal(event_id=event_id, invitation_id=inv.id, vehicle_id=vehicle_id,
                           receipt_no=f"tmp-{inv.id}-{vehicle_id}-{ts.timestamp()}", insurer=clean(insurer)[:30],

@@ -17,7 +17,8 @@ from core.validate import clean, normalize_phone, normalize_plate
 
 DOUBLE_SCAN = timedelta(seconds=1)
 _INSERT_CHECKIN = insert(CheckIn.__table__)
-WALK_IN_SOURCES = {"网络集客": "web", "自然到店": "natural", "转介绍": "natural"}
+WALK_IN_SOURCES = {"natural": "natural", "web": "web", "referral": "natural"}  # stored code → invitation group
+SOURCE_OF_LABEL = {"自然到店": "natural", "网络集客": "web", "转介绍": "referral"}  # rows written before codes
 
 
 def resolve_invitation(session: Session, event_id: int, raw: str | None, invitation_id: int | None) -> Invitation:
@@ -44,23 +45,33 @@ def admit(session: Session, inv, event_id: int) -> None:
         raise DeskError("cancelled")
 
 
-def check_in_locked(session: Session, inv: Invitation, *, desk: str, staff_id: int | None,
-                    party_size: int | None = None) -> tuple[CheckIn, bool]:
-    """Check the (locked) invitation in inside the caller's transaction. Returns (row, created)."""
-    row = session.execute(select(CheckIn).where(CheckIn.invitation_id == inv.id).with_for_update()).scalar_one_or_none()
-    if party_size is not None:
-        inv.party_size = party_size
-    if row is None:
-        row = CheckIn(invitation_id=inv.id, event_id=inv.event_id, desk=desk, staff_id=staff_id, at=now(),
-                      party_size=inv.party_size)
-        session.add(row)
-        session.flush()
-        return row, True
-    if row.undone_at is not None:  # undone earlier: the guest is back
-        row.undone_at, row.undone_by, row.undo_reason = None, None, ""
-        row.at, row.desk, row.staff_id, row.party_size = now(), desk, staff_id, inv.party_size
-        return row, True
-    return row, False
+def arrive(session: Session, inv, *, event_id: int, desk: str, staff_id: int | None,
+           party_size: int | None = None):
+    """THE check-in rule, inside the caller's transaction, for every way in (scan, search pick,
+    walk-in, the cashier): the invitation (locked by the caller; an Invitation or a card row) must
+    belong to this event and not be cancelled; a guest whose check-in was undone is back.
+
+    Returns (existing, at): existing is the live CheckIn row when the guest was already in
+    (nothing changed), None when this call checked them in at `at`."""
+    admit(session, inv, event_id)
+    size = inv.party_size
+    if party_size is not None and party_size != inv.party_size:
+        size = int(party_size)
+        session.execute(update(Invitation.__table__).where(Invitation.id == inv.id).values(party_size=size))
+        if isinstance(inv, Invitation):
+            session.expire(inv, ["party_size"])
+    existing = lookup.checkin_row(session, inv.id)
+    ts = now()
+    if existing is None:
+        session.connection().execute(_INSERT_CHECKIN, {"invitation_id": inv.id, "event_id": inv.event_id, "desk": desk,
+                                                       "staff_id": staff_id, "at": ts, "party_size": size,
+                                                       "undo_reason": ""})
+    elif existing.undone_at is not None:  # undone earlier: the guest is back
+        session.execute(update(CheckIn.__table__).where(CheckIn.id == existing.id).values(
+            undone_at=None, undone_by=None, undo_reason="", at=ts, desk=desk, staff_id=staff_id, party_size=size))
+    else:
+        return existing, existing.at
+    return None, ts
 
 
 def check_in(engine: Engine, *, event_id: int, desk: str, staff_id: int | None, raw: str | None = None,
@@ -81,20 +92,10 @@ def check_in(engine: Engine, *, event_id: int, desk: str, staff_id: int | None, 
             row = lookup.card_row(s, code=code, lock=True)
         if row is None:
             raise DeskError("unknown_code", raw=(raw or "")[:40])
-        admit(s, row, event_id)
-        existing = lookup.checkin_row(s, row.id)
-        ts = now()
-        if existing is None:
-            s.connection().execute(_INSERT_CHECKIN, {"invitation_id": row.id, "event_id": row.event_id, "desk": desk,
-                                                     "staff_id": staff_id, "at": ts, "party_size": row.party_size,
-                                                     "undo_reason": ""})
-        elif existing.undone_at is not None:  # undone earlier: the guest is back
-            s.execute(update(CheckIn.__table__).where(CheckIn.id == existing.id).values(
-                undone_at=None, undone_by=None, undo_reason="", at=ts, desk=desk, staff_id=staff_id,
-                party_size=row.party_size))
-        else:
+        existing, ts = arrive(s, row, event_id=event_id, desk=desk, staff_id=staff_id)
+        if existing is not None:
             card = lookup.guest_card(s, row, checkin=existing)
-            if existing.desk == desk and ts - existing.at <= DOUBLE_SCAN:
+            if existing.desk == desk and now() - existing.at <= DOUBLE_SCAN:
                 return {**card, "status": "welcome", "repeat": True}
             raise DeskError("already_checked_in", at=existing.at.strftime("%H:%M:%S"), desk=existing.desk, guest=card)
         card = lookup.guest_card(s, row, checkin=None)
@@ -109,14 +110,14 @@ def scan(engine: Engine, *, event_id: int, raw: str, desk: str, staff_id: int | 
          nonce: str | None = None) -> dict:
     """What the check-in box does with what was typed or scanned.
 
-    A code, or a full mobile that finds exactly one guest, checks in at once. Anything else is
+    A code, or a search that finds exactly one guest, checks in at once. Anything else is
     a search: {'status': 'choose', 'matches': [...]} for the desk to pick from (then check_in
     with invitation_id). Nothing found: the reason, audited, as for an unknown code."""
     code = codes.normalize_code(raw or "")
     if not codes.looks_like_code(code):
         matches = find(engine, event_id=event_id, raw=raw) if (raw or "").strip() else []
-        if len(matches) == 1 and normalize_phone(raw):
-            return check_in(engine, event_id=event_id, invitation_id=matches[0]["invitation_id"], desk=desk,
+        if len(matches) == 1:  # one guest found: straight to them, as a scan would (audited with what was searched)
+            return check_in(engine, event_id=event_id, invitation_id=matches[0]["invitation_id"], raw=raw, desk=desk,
                             staff_id=staff_id)
         if matches:
             # A search shows full names and phones: who searched for what is audited.
@@ -144,10 +145,11 @@ def find(engine: Engine, *, event_id: int, raw: str) -> list[dict]:
 
 
 def register_walk_in(engine: Engine, *, event_id: int, name: str, phone: str, plate: str = "",
-                     source: str = "自然到店", consent: bool = False, party_size: int = 1,
+                     source: str = "natural", consent: bool = False, party_size: int = 1,
                      desk: str, staff_id: int | None) -> dict:
     """A guest without an invitation: registered, given a code and checked in at once."""
     name_c, phone_n = clean(name), normalize_phone(phone)
+    source = SOURCE_OF_LABEL.get(clean(source), clean(source))
     plate_n = normalize_plate(plate) if clean(plate) else None
 
     def body(s: Session) -> dict:
@@ -161,10 +163,12 @@ def register_walk_in(engine: Engine, *, event_id: int, name: str, phone: str, pl
             raise DeskError("plate_invalid")
         if not 1 <= int(party_size) <= 10:
             raise DeskError("party_size_invalid")
+        if source not in WALK_IN_SOURCES:
+            raise DeskError("source_invalid")
         ts = now()
         customer = s.execute(select(Customer).where(Customer.phone == phone_n)).scalars().first()
         if customer is None:
-            customer = Customer(name=name_c, phone=phone_n, category=WALK_IN_SOURCES.get(source, "natural"),
+            customer = Customer(name=name_c, phone=phone_n, category=WALK_IN_SOURCES[source],
                                 created_at=ts, updated_at=ts)
             s.add(customer)
             s.flush()
@@ -176,15 +180,17 @@ def register_walk_in(engine: Engine, *, event_id: int, name: str, phone: str, pl
         inv = s.execute(select(Invitation).where(Invitation.event_id == event_id,
                                                  Invitation.customer_id == customer.id)).scalar_one_or_none()
         if inv is None:
-            inv = Invitation(event_id=event_id, customer_id=customer.id, group=WALK_IN_SOURCES.get(source, "natural"),
+            inv = Invitation(event_id=event_id, customer_id=customer.id, group=WALK_IN_SOURCES[source],
                              code=codes.new_code(), source="walk_in", walk_in_source=source,
                              party_size=int(party_size), created_at=ts)
             s.add(inv)
             s.flush()
-        row, created = check_in_locked(s, inv, desk=desk, staff_id=staff_id, party_size=int(party_size))
-        card = lookup.guest_card(s, inv)
-        if not created:
-            raise DeskError("already_checked_in", at=row.at.strftime("%H:%M:%S"), desk=row.desk, guest=card)
+        else:
+            inv = s.execute(select(Invitation).where(Invitation.id == inv.id).with_for_update()).scalar_one()
+        existing, _ = arrive(s, inv, event_id=event_id, desk=desk, staff_id=staff_id, party_size=int(party_size))
+        card = lookup.guest_card(s, inv.id)
+        if existing is not None:
+            raise DeskError("already_checked_in", at=existing.at.strftime("%H:%M:%S"), desk=existing.desk, guest=card)
         return {**card, "status": "welcome", "walk_in": True}
 
     return run_action(engine, "walk_in", body, event_id=event_id, desk=desk, staff_id=staff_id,

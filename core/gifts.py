@@ -97,8 +97,9 @@ def _take_one(s: Session, gift: GiftType) -> None:
                       .values(stock=GiftType.stock - 1)).rowcount
     if taken != 1:
         sub = s.get(GiftType, gift.substitute_id) if gift.substitute_id else None
-        hint = f"可改发替代礼品“{sub.name}”（剩 {sub.stock}）。" if sub and sub.stock > 0 else "请联系经理补货。"
-        raise DeskError("out_of_stock", gift=gift.name, hint=hint, substitute_id=sub.id if sub and sub.stock > 0 else None)
+        usable = sub is not None and sub.stock > 0  # the page words the hint: the substitute, or ask for stock
+        raise DeskError("out_of_stock", gift=gift.name, substitute=sub.name if usable else "",
+                        left=sub.stock if usable else 0, substitute_id=sub.id if usable else None)
 
 
 def hand_out_gift(engine: Engine, *, event_id: int, invitation_id: int, desk: str, staff_id: int | None,

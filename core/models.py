@@ -90,7 +90,7 @@ class Invitation(SQLModel, table=True):
     party_size: int = 1
     code: str = Field(unique=True)
     source: str = "import"  # import, walk_in
-    walk_in_source: str = ""  # 网络集客 / 自然到店 / 转介绍 for walk-ins
+    walk_in_source: str = ""  # natural / web / referral for walk-ins (core.checkin.WALK_IN_SOURCES)
     cancelled: bool = False
     created_at: NaiveDatetime
 
@@ -126,7 +126,7 @@ class Renewal(SQLModel, table=True):
     commercial_fen: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     vehicle_tax_fen: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     total_fen: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
-    coverage: str = ""  # e.g. 车损; 三者 200万; 车上人员 1万/座
+    coverage: str = ""  # codes, e.g. damage|third:200万|seats:1万/座 (core.cashier.coverage_code)
     policy_numbers: str = ""
     payment_method: str
     payment_ref: str = ""

@@ -202,7 +202,8 @@ def ticker_panel(snap: dict) -> str:
         return f"<div class='rd-panel rd-empty'>{tr('board.wait_renewal') if t['arrived'] else tr('board.wait_arrival')}</div>"
     return "<div class='rd-panel rd-ticker'>" + "".join(
         f"<div class='{'rd-new' if is_new and it['id'] == newest else ''}'>{it['at']} · "
-        f"<span class='rd-tag {it['kind']}'>{tr(TAG[it['kind']])}</span>{esc(it['text'])}</div>"
+        f"<span class='rd-tag {it['kind']}'>{tr(TAG[it['kind']])}</span>"
+        f"{tr('board.won', who=esc(it['who']), prize=esc(it['prize'])) if it['kind'] == 'win' else esc(it['text'])}</div>"
         for it in items) + "</div>"
 
 

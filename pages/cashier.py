@@ -6,7 +6,7 @@ from core import cashier, finance
 from core.errors import DeskError
 from core.events import list_staff
 from core.models import PAYMENT_METHODS
-from pages.common import answered, desk_action, scan_to_guest, engine, esc, focus_scanner, guest_lines, refusal_text, require_station, tr, verdict, yuan
+from pages.common import answered, desk_action, scan_to_guest, engine, esc, scanner, guest_lines, refusal_text, require_station, tr, verdict, yuan
 
 station = require_station("cashier")
 eng = engine()
@@ -14,11 +14,12 @@ ss = st.session_state
 
 
 def on_scan() -> None:
-    scan_to_guest("cashier", station.event_id)
+    scan_to_guest("cashier", station.event_id, clear=("cashier_confirm",))
 
 
 def pick(invitation_id: int) -> None:
     ss["cashier_guest"], ss["cashier_matches"] = invitation_id, []
+    ss["cashier_form"] = ss.get("cashier_form", 0) + 1
 
 
 # the 交强险 table's seat classes (a representative count each) and the catalog keys of the finance texts
@@ -114,9 +115,8 @@ def print_payment_receipt(done: dict) -> None:
 
 st.title(tr("page.cashier"))
 st.text_input(tr("cashier.scan_label"), key="cashier_scan", on_change=on_scan, placeholder=tr("checkin.scan_placeholder"))
-focus_scanner("cashier_scan")
 if ss.get("cashier_msg"):
-    verdict("red", tr("cashier.not_found"), [ss["cashier_msg"]])
+    verdict("red", tr("cashier.not_found"), [ss["cashier_msg"]], foot=ss.get("cashier_scanned", ""))
 for m in ss.get("cashier_matches", []):
     st.button(f"{m['name']} · {m['phone']} · {m['plates'] or tr('ui.no_plate')}", key=f"cpick_{m['invitation_id']}",
               on_click=pick, args=(m["invitation_id"],))
@@ -143,6 +143,8 @@ with tab_renew:
         with read_session(eng) as s:
             guest = guest_card(s, s.get(Invitation, inv_id))
         st.subheader(esc(guest["name"]))
+        if ss.get("cashier_scanned"):
+            st.caption(ss["cashier_scanned"])
         for line in guest_lines(guest):
             st.markdown(line)
         renewed = {r["vehicle_id"]: r for r in cashier.renewal_rows(eng, station.event_id, invitation_id=inv_id)
@@ -168,7 +170,7 @@ with tab_renew:
             staff_ids = [None] + [p.id for p in staff]
             names = {p.id: p.name for p in staff}
             default_idx = staff_ids.index(guest["advisor_id"]) if guest["advisor_id"] in staff_ids else 0
-            with st.form("renewal", clear_on_submit=False):
+            with st.form(f"renewal_{ss.get('cashier_form', 0)}", clear_on_submit=False):  # empty for each new guest
                 vehicle = st.selectbox(tr("cashier.vehicle"), free,
                                        format_func=lambda v: f"{v['plate'] or v['vin'] or tr('ui.no_plate')} {v['model']}")
                 insurer = st.selectbox(tr("cashier.insurer"), cashier.insurers(eng), index=None,
@@ -178,8 +180,9 @@ with tab_renew:
                 commercial = c2.text_input(tr("cashier.commercial"), placeholder="3200.00")
                 tax = c3.text_input(tr("cashier.vehicle_tax"), placeholder="360.00")
                 live_total([tr("cashier.compulsory"), tr("cashier.commercial"), tr("cashier.vehicle_tax")])
+                seat_labels = {n: tr(key) for n, key in SEAT_CHOICES.items()}
                 seats = st.selectbox(tr("finance.seats"), list(SEAT_CHOICES), key=f"cashier_seats_{inv_id}",
-                                     format_func=lambda n: tr(SEAT_CHOICES[n]))
+                                     format_func=seat_labels.__getitem__)
                 d1, d2, d3 = st.columns(3)
                 damage = d1.checkbox(tr("cashier.cov_damage"), value=True)
                 third = d2.selectbox(tr("cashier.cov_third"), ["", "100万", "150万", "200万", "300万", "500万"], index=3)
@@ -192,8 +195,9 @@ with tab_renew:
                                        format_func=lambda i: names.get(i, "—"))
                 credit_reason = st.text_input(tr("cashier.credit_reason"))
                 i1, i2, i3 = st.columns([2, 3, 3])
+                kind_labels = {k: tr(INVOICE_KIND_KEYS[k]) for k in finance.INVOICE_KINDS}  # worded in this run's language
                 inv_kind = i1.radio(tr("finance.invoice"), finance.INVOICE_KINDS, index=1, horizontal=True,
-                                    key=f"cashier_invoice_kind_{inv_id}", format_func=lambda k: tr(INVOICE_KIND_KEYS[k]))
+                                    key=f"cashier_invoice_kind_{inv_id}", format_func=kind_labels.__getitem__)
                 inv_title = i2.text_input(tr("finance.invoice_title"), key=f"cashier_invoice_title_{inv_id}",
                                           placeholder=tr("finance.invoice_title_ph"))
                 inv_tax = i3.text_input(tr("finance.tax_id"), key=f"cashier_invoice_tax_{inv_id}", placeholder="91440101MA5XXXXXXX")
@@ -204,8 +208,7 @@ with tab_renew:
                         pending_confirm["checks"])), tr("finance.confirm_hint")]))
                     confirm = st.checkbox(tr("finance.confirm_tick"), key=f"cashier_confirm_tick_{pending_confirm['key']}")
                 if st.form_submit_button(tr("cashier.submit"), type="primary"):
-                    coverage = "；".join(x for x in ((tr("cashier.cov_damage") if damage else ""),
-                                                    (f"三者 {third}" if third else ""), (f"车上人员 {seat_cover}" if seat_cover else "")) if x)
+                    coverage = cashier.coverage_code(damage=damage, third=third, seats=seat_cover)
                     try:
                         done = cashier.record_renewal(
                             eng, event_id=station.event_id, invitation_id=inv_id, vehicle_id=vehicle["id"],
@@ -217,6 +220,7 @@ with tab_renew:
                             invoice_title=inv_title or (guest["name"] if inv_kind == "personal" else ""))
                         ss["cashier_done"] = done
                         ss.pop("cashier_confirm", None)
+                        ss["cashier_form"], ss["cashier_sound"] = ss.get("cashier_form", 0) + 1, "green"
                         answered()
                         st.rerun()
                     except DeskError as e:
@@ -278,3 +282,5 @@ with tab_void:
                                            staff_id=station.staff_id)
                 st.success(tr("cashier.voided", receipt_no=out["receipt_no"], gifts=out["reclaim_gifts"],
                               prizes=out["reclaim_prizes"]))
+
+scanner("cashier_scan", sound=ss.get("cashier_sound"))  # last: a queued scan goes in once this page has answered

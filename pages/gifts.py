@@ -3,16 +3,16 @@ import streamlit as st
 
 from core import gifts, receipts
 from core.printing import render_image
-from pages.common import answered, desk_action, scan_to_guest, engine, esc, focus_scanner, guest_lines, refusal_text, require_station, tr, verdict
+from pages.common import answered, desk_action, scan_to_guest, engine, esc, scanner, guest_lines, refusal_text, require_station, tr, verdict
 
 station = require_station("gifts")
+GUEST_STATE = ("gift_reveal", "gift_offer", "gift_job", "gift_msg", "gift_celebrated")  # what a desk shows of one guest
 eng = engine()
 ss = st.session_state
 
 
 def on_scan() -> None:
-    scan_to_guest("gift", station.event_id)
-    ss["gift_reveal"], ss["gift_offer"] = None, None
+    scan_to_guest("gift", station.event_id, clear=GUEST_STATE)
 
 
 def serve(invitation_id: int, renewal_id: int | None, *, gift: bool, draw: bool, kind: str = "renewal",
@@ -30,6 +30,7 @@ def serve(invitation_id: int, renewal_id: int | None, *, gift: bool, draw: bool,
         ss["gift_msg"] = tr("reason.unexpected")
         return
     refusals = done.get("refusals") or ([done["refusal"]] if done["refusal"] is not None else [])
+    ss["gift_sound"] = "red" if refusals else "green"
     if refusals:
         ss["gift_msg"] = " ".join(refusal_text(r) for r in refusals)
         for refusal in refusals:
@@ -44,10 +45,9 @@ def serve(invitation_id: int, renewal_id: int | None, *, gift: bool, draw: bool,
 
 st.title(tr("page.gifts"))
 st.text_input(tr("gifts.scan_label"), key="gift_scan", on_change=on_scan, placeholder=tr("checkin.scan_placeholder"))
-focus_scanner("gift_scan")
 
 if ss.get("gift_msg"):
-    verdict("red", tr("gifts.refused"), [ss["gift_msg"]])
+    verdict("red", tr("gifts.refused"), [ss["gift_msg"]], foot=ss.get("gift_scanned", ""))
 offer = ss.get("gift_offer")
 if offer and ss.get("gift_guest"):
     st.button(tr("gifts.give_substitute"), key="gift_substitute", type="primary", on_click=serve,
@@ -55,6 +55,8 @@ if offer and ss.get("gift_guest"):
               kwargs={"gift": True, "draw": False, "kind": offer["kind"], "gift_type_id": offer["gift_type_id"]})
 for m in ss.get("gift_matches", []):
     if st.button(f"{m['name']} · {m['phone']} · {m['plates'] or tr('ui.no_plate')}", key=f"gpick_{m['invitation_id']}"):
+        for key in GUEST_STATE:
+            ss.pop(key, None)
         ss["gift_guest"], ss["gift_matches"] = m["invitation_id"], []
         st.rerun()
 
@@ -94,6 +96,8 @@ if inv_id:
     due = gifts.entitlements(eng, event_id=station.event_id, invitation_id=inv_id)
     g = due["guest"]
     st.subheader(esc(g["name"] or g["phone"]))
+    if ss.get("gift_scanned"):
+        st.caption(ss["gift_scanned"])
     for line in guest_lines(g):
         st.markdown(line)
     if not due["renewals"]:
@@ -179,3 +183,5 @@ with st.expander(tr("gifts.stock")):
         text = tr("gifts.stock_row", name=esc(row["name"]), kind=tr(f"kind.{row['kind']}"), initial=row["initial"],
                   out=row["handed_out"], left=row["left"])
         (st.warning if row["low"] else st.markdown)(("⚠️ " if row["low"] else "") + text)
+
+scanner("gift_scan", sound=ss.get("gift_sound"))  # last: a queued scan goes in once this page has answered

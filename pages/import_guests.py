@@ -12,7 +12,7 @@ from core.errors import DeskError
 from core.events import invitation_counts, reassign
 from core.invitations import card_zips, export_invitations, invitation_rows, set_invitation_details, sms_text
 from core.validate import format_plate
-from pages.common import counters_strip, desk_action, engine, refusal_text, require_station, tr
+from pages.common import counters_strip, desk_action, engine, lang, refusal_text, require_station, tr
 
 station = require_station("import")
 eng = engine()
@@ -132,7 +132,7 @@ def status(r: importer.RowPlan) -> str:
 def cleaned_rows(plan: importer.ImportPlan) -> None:
     """The rows as they will be written, paged; the filter shows the ones to look at."""
     st.subheader(tr("import.cleaned_rows"))
-    lang = ss.get("lang", "zh-CN")
+    language = lang()
     kinds = {"all": plan.rows, "warned": [r for r in plan.rows if r.warnings and not r.errors],
              "rejected": [r for r in plan.rows if r.errors]}
     which = st.radio(tr("import.col_status"), list(kinds), horizontal=True, key="import_filter",
@@ -147,7 +147,7 @@ def cleaned_rows(plan: importer.ImportPlan) -> None:
     data = [{
         tr("import.row"): r.row, tr("import.col_status"): status(r),
         tr("field.name"): r.data.get("name", ""), tr("field.phone"): r.data.get("phone") or "",
-        tr("import.reason"): importer.row_reason(r, lang),
+        tr("import.reason"): importer.row_reason(r, language),
         tr("field.plate"): format_plate(r.data.get("plate")), tr("field.advisor"): r.data.get("advisor", ""),
         tr("field.category"): tr(f"group.{r.data.get('group', 'natural')}"),
         tr("field.vin"): r.data.get("vin") or "", tr("field.model"): r.data.get("model", ""),
@@ -215,7 +215,7 @@ def preview_counts(plan, choices) -> importer.ImportReport:
     cached = ss.get("import_preview")
     if cached and cached[0] == key:
         return cached[1]
-    report = importer.preview_import(eng, station.event_id, plan, choices, lang=ss.get("lang", "zh-CN"))
+    report = importer.preview_import(eng, station.event_id, plan, choices, lang=lang())
     ss["import_preview"] = (key, report)
     return report
 
@@ -266,7 +266,7 @@ if plan is not None:
                 result = importer.commit_import(eng, event_id=station.event_id, plan=plan,
                                                 choices=importer.ImportChoices(advisors=chosen, merge_phones=merge),
                                                 staff_id=station.staff_id, desk=station.desk,
-                                                lang=ss.get("lang", "zh-CN"), progress=tick)
+                                                lang=lang(), progress=tick)
                 ss["import_done"] = (plan.nonce, result)
                 bar.empty()
                 st.rerun()

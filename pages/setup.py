@@ -12,8 +12,8 @@ from core.staff import create_staff, edit_staff, merge_staff, set_pin, staff_row
 from core.models import STAFF_ROLES, Event
 from core.store import read_session
 from core.validate import parse_yuan
-from pages.common import desk_action, engine, esc, refusal_text, require_station, tr, yuan
 from core.security import DESKS
+from pages.common import desk_action, engine, esc, refusal_text, require_station, tr, yuan
 
 station = require_station("setup")
 eng = engine()

@@ -5,11 +5,11 @@ from core.errors import DeskError
 from core.events import list_events
 from core.security import DESKS, demo_store, sign_in, staff_for_desk
 from core.store import read_session
-from pages.common import Station, desk_action, engine, refusal_text, tr
+from pages.common import desk_action, engine, refusal_text, start_station, tr
 
 
 st.title(tr("signin.title"))
-st.radio(tr("ui.language"), ["zh-CN", "en"], key="lang", horizontal=True,
+st.radio(tr("ui.language"), ["zh-CN", "en"], key="signin_lang", horizontal=True,
          format_func=lambda v: "中文" if v == "zh-CN" else "English")
 eng = engine()
 events = list_events(eng)
@@ -40,6 +40,6 @@ if submitted:
         except DeskError as e:
             st.error(refusal_text(e))
             st.stop()
-        st.session_state["station"] = Station(staff_id=who.id, staff_name=who.name, role=who.role, desk=desk,
-                                              event_id=event.id, event_name=event.name)
+        start_station(staff_id=who.id, staff_name=who.name, role=who.role, desk=desk, event_id=event.id,
+                      event_name=event.name, event_date=event.event_date, lang_code=st.session_state.get("signin_lang", "zh-CN"))
         st.rerun()

@@ -1,6 +1,8 @@
 """Cashier desk: exact money, one renewal per vehicle, check-in by renewal, invoice, void."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -115,3 +117,80 @@ def test_void_without_a_chosen_renewal_says_so(seeded):
     with pytest.raises(DeskError, match="renewal_not_chosen"):
         cashier.void_renewal(seeded.engine, renewal_id=None, reason="录错", desk="收银1", staff_id=seeded.manager_id)
     assert cashier.cash_up(seeded.engine, seeded.event_id)["wechat"]["count"] == 1
+
+
+# --- what is stored is a code, worded by the page in the station's language (issue 9) ---
+
+def test_coverage_is_stored_as_codes_and_refusals_carry_codes(seeded):
+    from core.models import Renewal
+    from core.store import read_session
+
+    eng = seeded.engine
+    g = checkin.find(eng, event_id=seeded.event_id, raw=seeded.codes[0])[0]
+    cashier.record_renewal(eng, event_id=seeded.event_id, invitation_id=g["invitation_id"], vehicle_id=g["vehicles"][0]["id"],
+                           insurer="平安", compulsory="950", commercial="3000", vehicle_tax="0", payment_method="cash",
+                           coverage=cashier.coverage_code(damage=True, third="200万", seats="1万/座"), desk="收银台1",
+                           staff_id=None)
+    with read_session(eng) as s:
+        stored = s.execute(select(Renewal.coverage)).scalar_one()
+    assert stored == "damage|third:200万|seats:1万/座"
+    assert cashier.coverage_parts(stored) == [("damage", ""), ("third", "200万"), ("seats", "1万/座")]
+    g = checkin.find(eng, event_id=seeded.event_id, raw=seeded.codes[1])[0]
+    with pytest.raises(DeskError) as e:
+        cashier.record_renewal(eng, event_id=seeded.event_id, invitation_id=g["invitation_id"],
+                               vehicle_id=g["vehicles"][0]["id"], insurer="平安", compulsory="6000", commercial="3000",
+                               vehicle_tax="0", payment_method="cash", desk="收银台1", staff_id=None)
+    # main's plausibility guard (core.finance) decides; what it returns is codes and values, no sentence
+    assert e.value.info["what"] == "compulsory" and e.value.info["amount"] == "6,000.00"
+    assert not re.search(r"[\u4e00-\u9fff]", repr(e.value.info))
+    with pytest.raises(DeskError) as e:
+        cashier.record_renewal(eng, event_id=seeded.event_id, invitation_id=g["invitation_id"],
+                               vehicle_id=g["vehicles"][0]["id"], insurer="平安", compulsory="-1", commercial="3000",
+                               vehicle_tax="0", payment_method="cash", desk="收银台1", staff_id=None)
+    assert e.value.info == {"field": "compulsory"}
+
+
+def test_no_chinese_in_what_core_returns_for_an_english_desk():
+    """Core modules a desk calls never build Chinese sentences (names and typed values aside)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "core"
+    for name in ("cashier.py", "checkin.py", "board.py"):
+        src = (root / name).read_text(encoding="utf-8")
+        for m in re.finditer(r"DeskError\([^)]*\)", src):
+            assert not re.search(r"[\u4e00-\u9fff]", m.group(0)), (name, m.group(0))
+        assert "抽中" not in src and "FIELD_ZH" not in src, name
+
+
+def test_old_coverage_and_walk_in_sources_become_codes(sqlite_url):
+    from sqlalchemy import text
+
+    from core import migrate
+    from core.store import get_engine
+
+    eng = get_engine(sqlite_url)
+    migrate.upgrade(eng, "0002")
+    with eng.begin() as conn:
+        conn.execute(text("INSERT INTO event (name, store_name, event_date, target_arrivals, target_renewals, "
+                          "target_premium_fen, draw_mode, draw_blank_tickets, extra_draw_per_fen, arrival_gift_on, "
+                          "is_demo, created_at) VALUES ('旧活动', '老店', '2026-06-01', 1, 1, 0, 'box', 0, 0, 0, 0, "
+                          "'2026-05-20 10:00:00')"))
+        conn.execute(text("INSERT INTO customer (name, phone, category, created_at, updated_at) VALUES "
+                          "('老客户', '13800001111', 'natural', '2026-05-20 10:00:00', '2026-05-20 10:00:00')"))
+        conn.execute(text("INSERT INTO invitation (event_id, customer_id, \"group\", party_size, code, source, "
+                          "walk_in_source, cancelled, created_at) VALUES (1, 1, 'web', 1, 'ABCDEFGHJKMNPQRST', "
+                          "'walk_in', '网络集客', 0, '2026-05-20 10:00:00')"))
+        for plate in ("粤B12345", "粤B12346", "粤B12347"):
+            conn.execute(text("INSERT INTO vehicle (customer_id, plate, vin, model, insurer_last) VALUES "
+                              "(1, :p, NULL, '', '')"), {"p": plate})
+        for i, cov in enumerate(("车损险；三者 200万；车上人员 1万/座", "Own damage；三者 100万", "")):
+            conn.execute(text("INSERT INTO renewal (event_id, invitation_id, vehicle_id, receipt_no, insurer, compulsory_fen, "
+                              "commercial_fen, vehicle_tax_fen, total_fen, coverage, policy_numbers, payment_method, "
+                              "payment_ref, credit_reason, invoice_no, void_reason, desk, created_at) VALUES (1, 1, :v, :r, '平安', 95000, 0, 0, "
+                              "95000, :c, '', 'cash', '', '', '', '', '收银台1', '2026-05-20 10:00:00')"), {"r": f"XB{i}", "c": cov, "v": i + 1})
+    migrate.upgrade(eng)
+    with eng.connect() as conn:
+        covs = list(conn.execute(text("SELECT coverage FROM renewal ORDER BY receipt_no")).scalars())
+        src = conn.execute(text("SELECT walk_in_source FROM invitation")).scalar_one()
+    assert covs == ["damage|third:200万|seats:1万/座", "damage|third:100万", ""] and src == "web"

@@ -169,8 +169,76 @@ def test_scan_checks_in_a_code_or_a_full_mobile_and_lists_the_rest(seeded):
     guest = checkin.find(eng, event_id=ev, raw=seeded.codes[1])[0]
     by_phone = checkin.scan(eng, event_id=ev, raw=guest["phone"], desk="签到1", staff_id=None)
     assert by_phone["status"] == "welcome" and by_phone["invitation_id"] == guest["invitation_id"]
+    checkin.register_walk_in(eng, event_id=ev, name=guest["name"][0] + "某某", phone="13900005555", desk="签到1",
+                             staff_id=None)  # a second guest with the same surname
     listed = checkin.scan(eng, event_id=ev, raw=guest["name"][0], desk="签到1", staff_id=None)
-    assert listed["status"] == "choose" and guest["invitation_id"] in [m["invitation_id"] for m in listed["matches"]]
+    assert listed["status"] == "choose" and len(listed["matches"]) > 1
     with pytest.raises(DeskError, match="unknown_code"):
         checkin.scan(eng, event_id=ev, raw="没有这个人", desk="签到1", staff_id=None)
     assert audits(eng)[-1][0] == "unknown_code"  # a search that finds nobody is audited like a bad code
+
+
+# --- one check-in rule for every way in (issue 9) ---
+
+def test_walk_in_with_the_phone_of_a_cancelled_invitation_is_refused_like_a_scan(seeded):
+    eng = seeded.engine
+    guest = checkin.find(eng, event_id=seeded.event_id, raw=seeded.codes[3])[0]
+    with write_session(eng) as s:
+        s.execute(select(Invitation).where(Invitation.code == seeded.codes[3])).scalar_one().cancelled = True
+    with pytest.raises(DeskError) as scanned:
+        checkin.check_in(eng, event_id=seeded.event_id, raw=seeded.codes[3], desk="签到1", staff_id=None)
+    with pytest.raises(DeskError) as walked:
+        checkin.register_walk_in(eng, event_id=seeded.event_id, name="换个名字", phone=guest["phone"], desk="签到1",
+                                 staff_id=None)
+    assert scanned.value.reason == walked.value.reason == "cancelled"
+    assert checkins(eng) == 0
+
+
+def test_cashier_checks_in_by_the_same_rule(seeded):
+    """A renewal for a cancelled invitation is refused, and for a guest not yet in, checks them in once."""
+    from core import cashier
+
+    eng = seeded.engine
+    g = checkin.find(eng, event_id=seeded.event_id, raw=seeded.codes[5])[0]
+    done = cashier.record_renewal(eng, event_id=seeded.event_id, invitation_id=g["invitation_id"],
+                                  vehicle_id=g["vehicles"][0]["id"], insurer="平安", compulsory="950", commercial="3000",
+                                  vehicle_tax="0", payment_method="cash", desk="收银台1", staff_id=None)
+    assert done["checked_in_now"] and checkins(eng) == 1
+    with pytest.raises(DeskError) as e:
+        checkin.check_in(eng, event_id=seeded.event_id, raw=seeded.codes[5], desk="签到1", staff_id=None)
+    assert e.value.reason == "already_checked_in" and e.value.info["desk"] == "收银台1"
+
+
+def test_one_match_from_a_search_goes_straight_to_that_guest(seeded):
+    eng = seeded.engine
+    guest = checkin.find(eng, event_id=seeded.event_id, raw=seeded.codes[6])[0]
+    plate = guest["vehicles"][0]["plate"]
+    assert len(checkin.find(eng, event_id=seeded.event_id, raw=plate)) == 1
+    v = checkin.scan(eng, event_id=seeded.event_id, raw=plate, desk="签到1", staff_id=None)
+    assert v["status"] == "welcome" and v["invitation_id"] == guest["invitation_id"]
+
+
+def test_walk_in_source_is_stored_as_a_code(seeded):
+    eng = seeded.engine
+    checkin.register_walk_in(eng, event_id=seeded.event_id, name="路人丙", phone="13900002222", desk="签到1",
+                             staff_id=None)
+    checkin.register_walk_in(eng, event_id=seeded.event_id, name="路人丁", phone="13900003333", source="referral",
+                             desk="签到1", staff_id=None)
+    with read_session(eng) as s:
+        stored = sorted(s.execute(select(Invitation.walk_in_source).where(Invitation.source == "walk_in")).scalars())
+    assert stored == ["natural", "referral"]
+    with pytest.raises(DeskError) as e:
+        checkin.register_walk_in(eng, event_id=seeded.event_id, name="戊", phone="13900004444", source="火星",
+                                 desk="签到1", staff_id=None)
+    assert e.value.reason == "source_invalid"
+
+
+def test_no_second_check_in_state_machine():
+    assert not hasattr(checkin, "check_in_locked")
+
+
+def test_every_walk_in_source_has_a_label_in_both_languages():
+    from core.i18n import catalog
+
+    for lang in ("zh-CN", "en"):
+        assert all(f"source.{c}" in catalog(lang) for c in checkin.WALK_IN_SOURCES)

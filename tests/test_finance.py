@@ -46,7 +46,8 @@ def test_32005_against_last_years_3200_needs_a_confirmation(seeded):
     assert e.value.reason == "amount_needs_confirm"
     [check] = e.value.info["checks"]
     assert check["code"] == "commercial_vs_last" and check["ratio"] == "10.0"
-    assert "商业险 32,005.00 元是上年 3,200.00 元的 10.0 倍" in e.value.info["what"]
+    assert e.value.info["what"] == "commercial"  # a code: the page words the check (issue 9)
+    assert "商业险 32,005.00 元是上年 3,200.00 元的 10.0 倍" in finance.check_text_zh(check)  # the stored note's words
     assert renewals(seeded.engine) == 0  # never reaches the store
     # what was meant goes straight through
     ok = renew(seeded, g, commercial="3200.5")

@@ -215,7 +215,8 @@ def test_the_reason_is_translated_in_english(store, monkeypatch):
         s.execute(update(Vehicle).where(Vehicle.id == g["vehicles"][0]["id"]).values(commercial_last_fen=320000))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
     at.session_state["station"] = Station(staff_id=store.cashier_id, staff_name="测试", role="cashier", desk="收银台1",
-                                          event_id=store.event_id, event_name="测试续保会")
+                                          event_id=store.event_id, event_name="测试续保会",
+                                          lang="en")  # issue 9: the language is the station's, chosen at sign-in
     at.run()
     at.switch_page("pages/cashier.py").run()
     at.text_input(key="cashier_scan").input(store.codes[0]).run()

@@ -7,7 +7,7 @@ from core.i18n import catalog
 ROOT = Path(__file__).resolve().parent.parent
 KEY = re.compile(r"""\btr\(\s*f?["']([a-z_]+\.[a-z_.]*)""")
 PREFIXED = {"role.", "action.", "group.", "pay.", "kind.", "printer.", "job.", "field.", "reason.", "setup.conn_",
-            "setup.mode_", "setup.render_",
+            "setup.mode_", "setup.render_", "source.",
             # callers, report, results (issue 12)
             "call_reason.", "outcome.", "rank.", "incentive.basis.", "results.kind.", "results.stage.", "results.second.",
             "results.tab_", "worklist.filter_"}

@@ -71,7 +71,7 @@ def test_cashier_refuses_absurd_amount_and_writes_nothing(seeded):
                                    vehicle_id=g["vehicles"][0]["id"], insurer="平安", compulsory="950",
                                    commercial=typed, vehicle_tax="0", payment_method="pos", desk="收银台1",
                                    staff_id=seeded.cashier_id, confirm_high=True)
-        assert e.value.reason in REASONS and e.value.info["field"] == "商业险保费"
+        assert e.value.reason in REASONS and e.value.info["field"] == "commercial"  # a code (issue 9): the page words it
     with read_session(seeded.engine) as s:
         assert s.execute(select(func.count()).select_from(Renewal)).scalar_one() == 0
         assert s.execute(select(func.count()).select_from(AuditEntry)

@@ -111,3 +111,23 @@ def scan(page, key: str, text: str) -> None:
     box.click()
     box.fill(text)
     box.press("Enter")
+
+
+def burst(page, code: str, *, start: float | None = None, gap_ms: float = 4) -> float:
+    """What a keyboard-wedge scanner does: the characters a few ms apart, then Enter. The keys go in
+    through the DevTools protocol with their own timestamps (as a real device's events carry the
+    time they were pressed), so a busy test machine does not stretch the burst. Returns the time
+    after the Enter, for a next burst."""
+    import time as _time
+
+    cdp = page.context.new_cdp_session(page)
+    at = start if start is not None else _time.time()
+    for ch in code:
+        cdp.send("Input.dispatchKeyEvent", {"type": "keyDown", "key": ch, "text": ch, "timestamp": at})
+        cdp.send("Input.dispatchKeyEvent", {"type": "keyUp", "key": ch, "timestamp": at + 0.001})
+        at += gap_ms / 1000
+    enter = {"key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13, "nativeVirtualKeyCode": 13}
+    cdp.send("Input.dispatchKeyEvent", {"type": "keyDown", "text": "\r", "timestamp": at, **enter})
+    cdp.send("Input.dispatchKeyEvent", {"type": "keyUp", "timestamp": at + 0.001, **enter})
+    cdp.detach()
+    return at + 0.001
