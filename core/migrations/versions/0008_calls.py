@@ -4,14 +4,14 @@ Incentive tiers, the counting basis, the WeCom webhook URL and the notifier's la
 are Setting rows (no schema).
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0003
 """
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 
 revision = '0008'
-down_revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
