@@ -11,7 +11,6 @@ from pages.common import desk_action, engine, esc, require_station, tr
 me = require_station("worklist")
 eng = engine()
 ss = st.session_state
-FORM_KEYS = ("wl_outcome", "wl_reason", "wl_party", "wl_arrival", "wl_note", "wl_sms", "wl_receipt")
 ARRIVALS = [""] + [dtime(h, m).strftime("%H:%M") for h in range(9, 18) for m in (0, 30)]
 st.html("""<style>
   [data-testid='stMainBlockContainer']{max-width:760px}
@@ -64,8 +63,11 @@ def outcome_label(o: str | None) -> str:
 
 
 def clear_form() -> None:
-    for k in FORM_KEYS:
-        ss.pop(k, None)
+    """Called before the form's widgets are drawn. Values are assigned, not popped: a popped key left
+    the phone showing (and sending back on the next tap) the last customer's outcome."""
+    ss.update({"wl_outcome": None, "wl_reason": None, "wl_arrival": ARRIVALS[0], "wl_note": "", "wl_sms": False,
+               "wl_receipt": False})
+    ss.pop("wl_party", None)  # its default is the customer's own party size
 
 
 def save_call(g: dict) -> None:
@@ -76,8 +78,7 @@ def save_call(g: dict) -> None:
                        note=ss.get("wl_note") or "", sms_sent=bool(ss.get("wl_sms")),
                        sms_receipt=bool(ss.get("wl_receipt")), staff_id=me.staff_id, desk=me.desk)
         ss["wl_done"] = tr("worklist.saved", name=g["name"], outcome=outcome_label(outcome))
-        for k in FORM_KEYS:
-            ss.pop(k, None)
+        ss["wl_form_for"] = None  # the next run clears the form before drawing it
         ss["wl_gen"] = ss.get("wl_gen", 0) + 1  # a fresh picker: the browser shows the new top customer
         _status.clear()
         st.rerun()
