@@ -194,7 +194,8 @@ def mark_invoiced(engine: Engine, *, renewal_id: int, invoice_no: str, desk: str
     return run_action(engine, "invoice", body, event_id=None, desk=desk, staff_id=staff_id, raw=invoice_no)
 
 
-def void_renewal(engine: Engine, *, renewal_id: int | None, reason: str, desk: str, staff_id: int | None) -> dict:
+def void_renewal(engine: Engine, *, renewal_id: int | None, reason: str, desk: str, staff_id: int | None,
+                 nonce: str | None = None) -> dict:
     """A manager voids a renewal: it stays, marked void, leaves the totals; its gift and draws
     are flagged for reclaim at the gift desk."""
     def body(s: Session) -> dict:
@@ -215,7 +216,8 @@ def void_renewal(engine: Engine, *, renewal_id: int | None, reason: str, desk: s
                           .values(reclaim=True)).rowcount
         return {"renewal_id": r.id, "receipt_no": r.receipt_no, "reclaim_gifts": gifts, "reclaim_prizes": draws}
 
-    return run_action(engine, "void_renewal", body, event_id=None, desk=desk, staff_id=staff_id, raw=reason)
+    return run_action(engine, "void_renewal", body, event_id=None, desk=desk, staff_id=staff_id, raw=reason,
+                      nonce=nonce)
 
 
 def renewal_rows(engine: Engine, event_id: int, *, desk: str | None = None, pending_invoice: bool = False,

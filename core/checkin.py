@@ -222,7 +222,8 @@ def require_manager(s: Session, staff_id: int | None) -> Staff:
     return staff
 
 
-def undo_check_in(engine: Engine, *, invitation_id: int, reason: str, desk: str, staff_id: int | None) -> dict:
+def undo_check_in(engine: Engine, *, invitation_id: int, reason: str, desk: str, staff_id: int | None,
+                  nonce: str | None = None) -> dict:
     """A manager takes a check-in back (a wrong guest, a test scan). Marked, never deleted."""
     def body(s: Session) -> dict:
         require_manager(s, staff_id)
@@ -235,7 +236,8 @@ def undo_check_in(engine: Engine, *, invitation_id: int, reason: str, desk: str,
         row.undone_at, row.undone_by, row.undo_reason = now(), staff_id, clean(reason)[:200]
         return {"invitation_id": invitation_id, "checked_in_at": row.at.isoformat(), "reason": row.undo_reason}
 
-    return run_action(engine, "undo_check_in", body, event_id=None, desk=desk, staff_id=staff_id, raw=reason)
+    return run_action(engine, "undo_check_in", body, event_id=None, desk=desk, staff_id=staff_id, raw=reason,
+                      nonce=nonce)
 
 
 def counters(engine: Engine, event_id: int) -> dict:

@@ -516,6 +516,24 @@ def scan_nonce(desk: str, raw: str) -> str:
     return f"{desk}|{raw.strip().upper()}|{int(time.time())}"
 
 
+def form_nonce(form: str) -> str:
+    """The nonce of the form as it is shown now: made when the form is first drawn, kept across
+    reruns until the action it guards succeeds (spend_nonce). A double click, or a request the
+    browser retries, carries the same nonce and acts once (core replays the first answer).
+    Key the form or its submit button with it, so a form already answered cannot submit again."""
+    key = f"nonce_{form}"
+    if key not in st.session_state:
+        import secrets
+
+        st.session_state[key] = f"{form}|{secrets.token_hex(12)}"
+    return st.session_state[key]
+
+
+def spend_nonce(form: str) -> None:
+    """The guarded action succeeded: the next showing of the form gets a fresh nonce."""
+    st.session_state.pop(f"nonce_{form}", None)
+
+
 def decode_photo(upload) -> str | None:
     """A QR or barcode from a camera photo (zxing-cpp); None when nothing readable is in it."""
     if upload is None:
