@@ -395,11 +395,11 @@ SCANNER_JS = r"""
         if (!/^(Shift|CapsLock)$/.test(e.key)) { if (S.held) release(); else reset(); }
         return;
       }
-      if (S.snap && a !== S.snap.el && S.buf && !S.burst) { if (S.held) release(); else reset(); }  // the focus moved on
+      if (S.snap && a !== S.snap.el && S.buf && !S.burst && !S.held) reset();  // the focus moved on
       if (S.buf && t - S.last <= (S.burst ? HOLD : GAP)) {
         S.buf += e.key; S.last = t;
         S.burst = S.burst || S.buf.length >= 3;  // three characters this fast: a scanner, not a person
-        if (S.burst) {  // keep it out of whatever has the focus
+        if (S.burst || S.held) {  // keep it out of whatever has the focus
           e.preventDefault(); e.stopImmediatePropagation();
           S.held += e.key;
           clearTimeout(S.timer);
@@ -410,6 +410,14 @@ SCANNER_JS = r"""
       if (S.held) release(); else reset();
       if (e.key === " " && !editable(a)) return;  // a person pressing Space on a button or a radio
       S.buf = e.key; S.last = t;
+      if (S.busy && (!editable(a) || a === box())) {
+        // the scan box is being fed the previous scan (its Enter not yet handled by the page): a key
+        // now must not land in it, or the next burst's first characters glue onto the last code
+        e.preventDefault(); e.stopImmediatePropagation();
+        S.held = e.key; S.snap = null;  // nothing to restore: the box holds the scan being fed
+        clearTimeout(S.timer); S.timer = setTimeout(release, 1500);
+        return;
+      }
       if (editable(a)) { S.snap = {el: a, value: a.value}; return; }
       // typing on a button, a tab, the page: it goes to the scan box (no hotkey, no click)
       e.preventDefault(); e.stopImmediatePropagation();

@@ -132,13 +132,26 @@ def test_a_burst_while_typing_in_a_field_goes_to_the_scanner_not_the_field(app, 
 
 
 def test_two_bursts_50_ms_apart_are_two_check_ins(app, desk):
-    a, b = fresh_codes(app, 2)
-    beeps = desk.evaluate("() => document.body.dataset.rdBeep || ''")
-    end = burst(desk, a)
-    burst(desk, b, start=end + 0.050)  # the second scan 50 ms after the first
-    verdict_for(desk, b).get_by_text("欢迎").wait_for()
-    assert checked_in(app, a) and checked_in(app, b)
-    desk.wait_for_function("b => (document.body.dataset.rdBeep || '') !== b", arg=beeps)  # a sound for the answer
+    """Several pairs: on a quiet machine the second burst's first keys used to reach the scan box while
+    it was still being fed the first code (a key event runs before the page's own timer), gluing them
+    onto it: "…754H" was refused as an unknown code (seen in make bench: 33 of 40 checked in)."""
+    codes = fresh_codes(app, 12)
+    # a busy page: its zero-delay timers run 40 ms late (keys still come at once), as on a fast
+    # machine where the scanner's keys overtake the page's own timer; this made the glue certain
+    desk.evaluate("""() => { const w = window, orig = w.setTimeout.bind(w);
+                            w.setTimeout = (f, d, ...a) => orig(f, d ? d : 40, ...a); }""")
+    for a, b in zip(codes[::2], codes[1::2]):
+        beeps = desk.evaluate("() => document.body.dataset.rdBeep || ''")
+        end = burst(desk, a)
+        burst(desk, b, start=end + 0.050)  # the second scan 50 ms after the first
+        verdict_for(desk, b).get_by_text("欢迎").wait_for()
+        assert checked_in(app, a) and checked_in(app, b), (a, b)
+        desk.wait_for_function("b => (document.body.dataset.rdBeep || '') !== b", arg=beeps)  # a sound for the answer
+        desk.wait_for_timeout(300)
+    with read_session(app.engine) as s:
+        refused = s.execute(select(AuditEntry.raw_input).where(AuditEntry.action == "check_in",
+                                                              AuditEntry.result != "ok")).scalars().all()
+    assert refused == []  # no glued code was ever sent
     shot(desk, "scanner-two-bursts")
 
 
