@@ -64,7 +64,25 @@ SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv")
 
 
 class ImportFileError(Exception):
-    """The file cannot be read at all (wrong type, damaged, empty, no header)."""
+    """The file cannot be read at all (wrong type, damaged, empty, no header, too large).
+
+    Carries a catalog key and its parameters, so the page says it in the station's language;
+    str() is the Chinese text (the command line, the logs)."""
+
+    def __init__(self, key: str, **info):
+        super().__init__(t(key, **info))
+        self.key = key
+        self.info = info
+
+    def text(self, lang: str = "zh-CN") -> str:
+        return t(self.key, lang, **self.info)
+
+    def __reduce__(self):  # crosses from the sheet-reading worker process intact
+        return _file_error, (self.key, self.info)
+
+
+def _file_error(key: str, info: dict) -> ImportFileError:
+    return ImportFileError(key, **info)
 
 
 @dataclass
@@ -169,8 +187,8 @@ def _col_number(letters: bytes) -> int:
 
 def _too_large(rows: int, cols: int) -> None:
     if rows > MAX_ROWS + HEADER_ROOM or cols > MAX_COLS:
-        raise ImportFileError(t("import.too_many_cells", rows=f"{rows:,}", cols=f"{cols:,}",
-                                max_rows=f"{MAX_ROWS:,}", max_cols=MAX_COLS))
+        raise ImportFileError("import.too_many_cells", rows=f"{rows:,}", cols=f"{cols:,}",
+                              max_rows=f"{MAX_ROWS:,}", max_cols=MAX_COLS)
 
 
 def check_size(size: int, limit: int | None = None) -> None:
@@ -179,7 +197,7 @@ def check_size(size: int, limit: int | None = None) -> None:
 
     limit = limit or settings().max_upload_bytes
     if size > limit:
-        raise ImportFileError(t("import.too_big", size=f"{size / 1048576:.1f}", limit=f"{limit / 1048576:.0f}"))
+        raise ImportFileError("import.too_big", size=f"{size / 1048576:.1f}", limit=f"{limit / 1048576:.0f}")
 
 
 def _xlsx_sheet_parts(z: zipfile.ZipFile) -> dict[str, str]:
@@ -238,11 +256,11 @@ def _check_xlsx(data: bytes, name: str) -> dict[str, str]:
         z = zipfile.ZipFile(io.BytesIO(data))
         infos = z.infolist()
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise ImportFileError(t("import.unreadable", name=name)) from exc
+        raise ImportFileError("import.unreadable", name=name) from exc
     total = sum(i.file_size for i in infos)
     if len(infos) > 2000 or total > MAX_UNZIPPED or any(
             i.file_size > 1 << 20 and i.file_size > MAX_RATIO * max(i.compress_size, 1) for i in infos):
-        raise ImportFileError(t("import.zip_bomb", name=name))
+        raise ImportFileError("import.zip_bomb", name=name)
     parts = _xlsx_sheet_parts(z)
     extents = {}
     try:
@@ -250,7 +268,7 @@ def _check_xlsx(data: bytes, name: str) -> dict[str, str]:
             if part in z.NameToInfo:
                 extents[sheet] = sheet_extent(z, part)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:  # a lying size fails the CRC
-        raise ImportFileError(t("import.unreadable", name=name)) from exc
+        raise ImportFileError("import.unreadable", name=name) from exc
     z.close()
     return extents
 
@@ -280,11 +298,11 @@ def read_rows(path: str | Path, content: bytes | None = None, *, max_bytes: int 
     name = str(path)
     suffix = Path(name).suffix.lower()
     if suffix not in SUFFIXES:
-        raise ImportFileError(t("import.bad_type", name=Path(name).name))
+        raise ImportFileError("import.bad_type", name=Path(name).name)
     check_size(len(content) if content is not None else Path(path).stat().st_size, max_bytes)
     data = content if content is not None else Path(path).read_bytes()
     if not data:
-        raise ImportFileError(t("import.empty_file"))
+        raise ImportFileError("import.empty_file")
     if suffix == ".csv":
         return _read_csv(data)
     extents = _check_xlsx(data, Path(name).name) if suffix in (".xlsx", ".xlsm") else {}
@@ -307,13 +325,13 @@ def read_rows(path: str | Path, content: bytes | None = None, *, max_bytes: int 
     except ImportFileError:
         raise
     except Exception as exc:  # calamine raises several types for a damaged file
-        raise ImportFileError(t("import.unreadable", name=Path(name).name)) from exc
+        raise ImportFileError("import.unreadable", name=Path(name).name) from exc
     except BaseException as exc:  # a Rust panic arrives as pyo3's PanicException (a BaseException)
         if type(exc).__name__ != "PanicException":
             raise
-        raise ImportFileError(t("import.unreadable", name=Path(name).name)) from exc
+        raise ImportFileError("import.unreadable", name=Path(name).name) from exc
     if sheet is None:
-        raise ImportFileError(t("import.empty_file"))
+        raise ImportFileError("import.empty_file")
     return sheet
 
 
@@ -325,7 +343,7 @@ def _read_csv(data: bytes) -> list[list]:
         except UnicodeDecodeError:
             continue
     else:
-        raise ImportFileError(t("import.bad_encoding"))
+        raise ImportFileError("import.bad_encoding")
     rows = []
     try:
         for row in csv.reader(io.StringIO(text.replace("\x00", ""))):
@@ -335,7 +353,7 @@ def _read_csv(data: bytes) -> list[list]:
             if len(rows) > MAX_ROWS + HEADER_ROOM:
                 _too_large(len(rows), max(len(r) for r in rows))
     except csv.Error as exc:
-        raise ImportFileError(t("import.bad_csv", error=str(exc)[:80])) from exc
+        raise ImportFileError("import.bad_csv", error=str(exc)[:80]) from exc
     return rows
 
 
@@ -382,7 +400,7 @@ def find_header(rows: list[list]) -> tuple[int, int, dict[str, int]]:
         if best is None or score > best[0]:
             best = (score, i)
     if best is None or best[0] < 2:
-        raise ImportFileError(t("import.no_header"))
+        raise ImportFileError("import.no_header")
     i = best[1]
     cols = _columns([rows[i]])
     first, data_start = i, i + 1

@@ -80,7 +80,7 @@ def plan_outside(name: str, content: bytes, digest: str, limit: int, tick) -> im
         return future.result()
     except BrokenProcessPool:  # the worker died on this file; the server did not
         _worker_pool.clear()
-        raise importer.ImportFileError(tr("import.unreadable", name=name)) from None
+        raise importer.ImportFileError("import.unreadable", name=name) from None
 
 
 def load_plan(upload) -> importer.ImportPlan | None:
@@ -103,10 +103,10 @@ def load_plan(upload) -> importer.ImportPlan | None:
     try:
         plan = plan_outside(upload.name, content, digest, limit, tick)
         if not plan.rows:
-            raise importer.ImportFileError(tr("import.empty_file"))
+            raise importer.ImportFileError("import.empty_file")
     except importer.ImportFileError as e:
         bar.empty()
-        st.error(md(e))
+        st.error(md(e.text(lang())))  # a code: said in the station's language
         return None
     except Exception:  # noqa: BLE001 - no traceback reaches a desk
         bar.empty()
