@@ -129,6 +129,49 @@ class ImportChoices:
     differently named rows are one customer after all."""
     advisors: dict[str, int | None] = field(default_factory=dict)
     merge_phones: frozenset[str] = frozenset()
+    store: dict[int, str] = field(default_factory=dict)  # sheet row -> an action of its StoreMatch
+
+
+# What the manager can do with a row that meets a customer already in the store, the default first
+# where it does not depend on the row (StoreMatch.default says which applies).
+STORE_ACTIONS = {
+    "name": ("keep_name", "sheet_name"),  # phone and car are a store customer's, under another name
+    "car": ("new_phone", "new_owner"),  # the car is a store customer's, under another phone
+    "phone": ("separate", "merge"),  # the phone is a store customer's, another name, not their car
+}
+
+
+@dataclass
+class StoreMatch:
+    """A sheet row that meets a customer already in the store (earlier imports, walk-ins).
+
+    The row never silently becomes a second customer with the same car: `name` attaches to
+    the store's customer (keeping the store's name unless the manager takes the sheet's),
+    `car` either gives the store's customer the sheet's phone (same name: a new number) or
+    hands the car to the sheet's customer (another name: the car changed hands), `phone` keeps
+    two people on one phone apart (as inside a sheet) unless the manager merges them."""
+    row: int
+    kind: str  # a key of STORE_ACTIONS
+    customer_id: int
+    store_name: str
+    store_phone: str
+    vehicle_id: int | None
+    name: str  # the sheet's
+    phone: str
+    plate: str | None
+    default: str
+
+    def text(self, lang: str = "zh-CN", action: str | None = None) -> str:
+        """What was found and what will be done, in one line of the preview."""
+        from core.validate import format_plate
+
+        return t(f"import2.row_store_{self.kind}", lang, store_name=self.store_name or "—",
+                 store_phone=self.store_phone or "—", name=self.name or "—", phone=self.phone,
+                 plate=format_plate(self.plate), action=t(f"import2.action.{action or self.default}", lang))
+
+    def as_dict(self) -> dict:
+        return {"row": self.row, "kind": self.kind, "customer_id": self.customer_id, "store_name": self.store_name,
+                "store_phone": self.store_phone, "vehicle_id": self.vehicle_id, "default": self.default}
 
 
 @dataclass
@@ -143,9 +186,12 @@ class ImportReport:
     new_invitations: int = 0
     updated_invitations: int = 0
     unassigned: int = 0  # invitations left for the even split among callers
+    store_matches: list[dict] = field(default_factory=list)  # rows that met a store customer, as decided
+    moved_vehicles: int = 0  # cars handed to the sheet's customer (changed hands)
 
     def as_dict(self) -> dict:
         return {"accepted": self.accepted, "updated": self.updated, "warned": self.warned,
+                "store_matches": self.store_matches, "moved_vehicles": self.moved_vehicles,
                 "rejected": self.rejected, "new_customers": self.new_customers,
                 "updated_customers": self.updated_customers, "new_vehicles": self.new_vehicles,
                 "new_invitations": self.new_invitations, "updated_invitations": self.updated_invitations,
@@ -691,6 +737,88 @@ class _Writes:
     veh_updates: dict[int, dict] = field(default_factory=dict)
     new_invites: dict[object, dict] = field(default_factory=dict)
     invite_updates: dict[int, dict] = field(default_factory=dict)
+    veh_moves: dict[int, object] = field(default_factory=dict)  # vehicle id -> its new customer (id or new key)
+
+
+def _same_name(a: str, b: str) -> bool:
+    return a.replace(" ", "") == b.replace(" ", "")
+
+
+def _store_matches(session: Session, usable: list[RowPlan], existing: dict[str, list[tuple[int, str]]],
+                   vehicle_rows) -> dict[int, StoreMatch]:
+    """Sheet rows that meet a store customer under another name or phone (reads only).
+
+    The car is found by VIN, else by plate (preferring the plate's holder with the row's phone);
+    its holder is the store customer the row meets. Without a car in the store, a phone held by
+    customers of other names only is met too."""
+    by_vin = {v.vin: v for v in vehicle_rows if v.vin}
+    by_plate: dict[str, list] = {}
+    for v in vehicle_rows:
+        if v.plate:
+            by_plate.setdefault(v.plate, []).append(v)
+    cars: dict[int, object] = {}
+    for r in usable:
+        d = r.data
+        car = by_vin.get(d["vin"]) if d["vin"] else None
+        if car is None and d["plate"] in by_plate:
+            holders = by_plate[d["plate"]]
+            owned = [v for v in holders if any(cid == v.customer_id for cid, _n in existing.get(d["phone"], []))]
+            car = (owned or holders)[-1]
+        if car is not None:
+            cars[r.row] = car
+    owners: dict[int, tuple[str, str]] = {}
+    ids = sorted({car.customer_id for car in cars.values()})
+    for i in range(0, len(ids), 900):
+        for c in session.execute(select(Customer.id, Customer.name, Customer.phone)
+                                 .where(Customer.id.in_(ids[i:i + 900]))):
+            owners[c.id] = (c.name or "", c.phone or "")
+    out: dict[int, StoreMatch] = {}
+    for r in usable:
+        d = r.data
+        name, phone = d["name"], d["phone"]
+        car = cars.get(r.row)
+
+        def match(kind: str, cid: int, store_name: str, store_phone: str, default: str) -> StoreMatch:
+            return StoreMatch(row=r.row, kind=kind, customer_id=cid, store_name=store_name, store_phone=store_phone,
+                              vehicle_id=car.id if car is not None else None, name=name, phone=phone,
+                              plate=d["plate"], default=default)
+        if car is not None:
+            store_name, store_phone = owners.get(car.customer_id, ("", ""))
+            named_alike = not name or not store_name or _same_name(name, store_name)
+            if store_phone != phone:
+                out[r.row] = match("car", car.customer_id, store_name, store_phone,
+                                   "new_phone" if named_alike else "new_owner")
+            elif not named_alike:
+                out[r.row] = match("name", car.customer_id, store_name, store_phone, "keep_name")
+            continue
+        olds = existing.get(phone, [])
+        if name and olds and not any(not n or _same_name(n, name) for _cid, n in olds):
+            out[r.row] = match("phone", olds[0][0], olds[0][1], phone, "separate")
+    return out
+
+
+def store_matches(engine, plan: ImportPlan) -> dict[int, StoreMatch]:
+    """The preview's rows that meet a customer already in the store, by sheet row (reads only)."""
+    from core.store import read_session
+
+    usable = plan.usable
+    if not usable:
+        return {}
+    with read_session(engine) as s:
+        existing = _existing_by_phone(s, {r.data["phone"] for r in usable})
+        vehicles = s.execute(select(Vehicle.id, Vehicle.customer_id, Vehicle.vin, Vehicle.plate)).all()
+        return _store_matches(s, usable, existing, vehicles)
+
+
+def _existing_by_phone(session: Session, phones: set[str]) -> dict[str, list[tuple[int, str]]]:
+    existing: dict[str, list[tuple[int, str]]] = {}
+    by_phone = select(Customer.id, Customer.phone, Customer.name).order_by(Customer.id)
+    if len(phones) < 900:  # a short sheet asks for its phones; a long one reads them all once
+        by_phone = by_phone.where(Customer.phone.in_(phones))
+    for c in session.execute(by_phone):
+        if c.phone in phones:
+            existing.setdefault(c.phone, []).append((c.id, c.name or ""))
+    return existing
 
 
 def _resolve(session: Session, event_id: int, plan: ImportPlan, choices: ImportChoices | None,
@@ -723,15 +851,21 @@ def _resolve(session: Session, event_id: int, plan: ImportPlan, choices: ImportC
             raise DeskError("import_advisor_not_caller", names="、".join(wrong[:10]))
     merge = choices.merge_phones if choices else frozenset()
 
-    phones = {r.data["phone"] for r in usable}
-    existing: dict[str, list[tuple[int, str]]] = {}
-    by_phone = select(Customer.id, Customer.phone, Customer.name).order_by(Customer.id)
-    if len(phones) < 900:  # a short sheet asks for its phones; a long one reads them all once
-        by_phone = by_phone.where(Customer.phone.in_(phones))
-    for c in session.execute(by_phone):
-        if c.phone in phones:
-            existing.setdefault(c.phone, []).append((c.id, c.name or ""))
+    existing = _existing_by_phone(session, {r.data["phone"] for r in usable})
     vehicle_rows = session.execute(select(Vehicle.id, Vehicle.customer_id, Vehicle.vin, Vehicle.plate)).all()
+    met = _store_matches(session, usable, existing, vehicle_rows)
+    decided = choices.store if choices else {}
+    warned = {w["row"]: w for w in report.warned}
+    for row, m in met.items():
+        action = decided.get(row) if decided.get(row) in STORE_ACTIONS[m.kind] else m.default
+        report.store_matches.append({**m.as_dict(), "action": action})
+        line = m.text(lang, action)
+        if row in warned:
+            warned[row]["reason"] += "；" + line
+        else:
+            warned[row] = {"row": row, "reason": line}
+            report.warned.append(warned[row])
+    report.warned.sort(key=lambda w: w["row"])
     veh_by_vin = {v.vin: (v.id, v.customer_id) for v in vehicle_rows if v.vin}
     veh_by_cust_plate = {(v.customer_id, v.plate): v.id for v in vehicle_rows if v.plate}
     invited = {row.customer_id: row.id for row in session.execute(
@@ -769,7 +903,21 @@ def _resolve(session: Session, event_id: int, plan: ImportPlan, choices: ImportC
         cust_fields = {"name": d["name"], "phone": d["phone"], "category": d["group"]}
         cust_key: object = None
         veh_id = None
-        if d["vin"] and d["vin"] in veh_by_vin:
+        moving = False
+        m = met.get(r.row)
+        action = (decided.get(r.row) if m and decided.get(r.row) in STORE_ACTIONS[m.kind] else m.default) if m else None
+        if m is not None and action != "separate" and not (m.kind == "phone" and d["phone"] in merge):
+            veh_id = m.vehicle_id
+            if action == "new_owner":  # the car changed hands: the sheet's customer gets it
+                cust_key = find_customer(d["phone"], d["name"])
+                moving = True
+            else:  # the store's customer: its name kept unless the manager took the sheet's
+                cust_key = m.customer_id
+                if action != "sheet_name":
+                    cust_fields.pop("name")
+                if m.kind == "phone" and d["plate"]:
+                    veh_id = veh_by_cust_plate.get((cust_key, d["plate"]))
+        elif d["vin"] and d["vin"] in veh_by_vin:
             veh_id, cust_key = veh_by_vin[d["vin"]]
         else:
             cust_key = find_customer(d["phone"], d["name"])
@@ -786,9 +934,13 @@ def _resolve(session: Session, event_id: int, plan: ImportPlan, choices: ImportC
         else:
             w.new_customers[cust_key[1]].update({k: v for k, v in cust_fields.items() if v and k != "name"})
         touched_customers.add(cust_key)
-        if veh_id is not None:
+        if veh_id is not None and veh_id > 0:
             w.veh_updates[veh_id] = {"id": veh_id, **{k: v for k, v in vehicle_fields.items() if v}}
-        elif d["plate"] or d["vin"]:
+            if moving:
+                w.veh_moves[veh_id] = cust_key
+                if d["plate"]:
+                    veh_by_cust_plate[(cust_key, d["plate"])] = veh_id
+        elif veh_id is None and (d["plate"] or d["vin"]):
             w.new_vehicles.append({**vehicle_fields, "customer_key": cust_key})
             if d["plate"]:
                 veh_by_cust_plate[(cust_key, d["plate"])] = -1
@@ -822,6 +974,7 @@ def _resolve(session: Session, event_id: int, plan: ImportPlan, choices: ImportC
     report.new_invitations = len(w.new_invites)
     report.updated_invitations = len(w.invite_updates)
     report.unassigned = sum(1 for v in w.new_invites.values() if v["advisor_id"] is None)
+    report.moved_vehicles = len(w.veh_moves)
     return report, w
 
 
@@ -903,7 +1056,9 @@ def _prepare_sqlite(w: _Writes, fingerprint: tuple) -> list[tuple[str, list[tupl
     return [_sqlite_rows(Customer, w.new_customers, c0),
             _sqlite_rows(Vehicle, [{**nv, "customer_id": resolve(nv["customer_key"])} for nv in w.new_vehicles], v0),
             _sqlite_rows(Invitation, [{**inv, "customer_id": resolve(inv["customer_key"])}
-                                      for inv in w.new_invites.values()], i0)]
+                                      for inv in w.new_invites.values()], i0),
+            ('UPDATE "vehicle" SET customer_id = ? WHERE id = ?',
+             [(resolve(key), vid) for vid, key in w.veh_moves.items()])]
 
 
 def _write(session: Session, event_id: int, w: _Writes, progress: Progress | None = None,
@@ -934,6 +1089,7 @@ def _write(session: Session, event_id: int, w: _Writes, progress: Progress | Non
         _insert_rows(conn, Invitation, [{**{k: v for k, v in inv.items() if k != "customer_key"},
                                          "customer_id": resolve(inv["customer_key"])}
                                         for inv in w.new_invites.values()])
+        _update_by_id(conn, Vehicle, [{"id": vid, "customer_id": resolve(key)} for vid, key in w.veh_moves.items()])
     if progress:
         progress(0.7, "invitations")
     _update_by_id(conn, Customer, w.cust_updates.values())
