@@ -155,3 +155,44 @@ def test_a_choice_that_does_not_fit_the_row_falls_back_to_the_default(shop):
     engine, event_id = shop
     load(engine, event_id, [["张叁", "13800000001", "粤A10001", "", "保有"]], store={2: "new_owner"})
     assert people(engine)[0] == ("张三", "13800000001", ["粤A10001"]) and count(engine, Customer) == 2
+
+
+def cleaned(at) -> dict[int, str]:
+    """Row -> reason, from the preview's table of cleaned rows."""
+    (table,) = [d.value for d in at.dataframe if "原因" in d.value.columns]
+    return dict(zip(table["行号"], table["原因"]))
+
+
+# --- the page, through app.py as the manager reaches it (AppTest, a real SQLite store) ----------
+def test_the_import_page_warns_of_store_customers_and_lets_the_manager_decide(seeded_sqlite, monkeypatch):
+    from tests.test_import_page import as_manager, texts, xlsx
+
+    store = seeded_sqlite
+    monkeypatch.setenv("DATABASE_URL", store.engine.url.render_as_string(hide_password=False))
+    load(store.engine, store.event_id, [["张三", "13700000091", "粤A90001", "", "保有"],
+                                        ["李四", "13700000092", "粤A90002", "", "保有"]])
+    before = (count(store.engine, Customer), count(store.engine, Vehicle))
+    at = as_manager(store)
+    sheet = [HEADER, ["张叁", "13700000091", "粤A90001", "", "保有"],  # same phone and car, another name
+             ["李四", "13700000093", "粤A90002", "", "保有"],  # same name and car, a new number
+             ["赵六", "13700000094", "粤A95555", "", "自然"]]
+    at.file_uploader(key="import_file").set_value(("dms.xlsx", xlsx(sheet), "application/octet-stream")).run()
+    assert not at.exception
+    page = texts(at)
+    assert "与店内已有客户重复（2）" in [h.value for h in at.subheader] or "与店内已有客户重复（2）" in page
+    assert "手机号和车牌相同、姓名不同：1 行" in page and "车牌相同、手机号不同：1 行" in page
+    reasons = cleaned(at)  # the cleaned rows: both warned, with what will happen
+    assert "店内客户“张三”" in reasons[2] and "保留店内姓名" in reasons[2]
+    assert "手机号改为表中号码" in reasons[3] and reasons[4] == ""
+    assert "新客户1" in page.replace(" ", "")  # only 赵六 is new
+    # the manager takes the sheet's name for row 2
+    (names,) = [m for m in at.multiselect if m.key.endswith("_name")]
+    names.select(2).run()
+    assert "姓名改为表中姓名" in cleaned(at)[2]
+    [b for b in at.button if b.key == "import_commit"][0].click().run()
+    assert not at.exception
+    assert (count(store.engine, Customer), count(store.engine, Vehicle)) == (before[0] + 1, before[1] + 1)
+    got = {p[1]: p for p in people(store.engine)}
+    assert got["13700000091"] == ("张叁", "13700000091", ["粤A90001"])
+    assert got["13700000093"] == ("李四", "13700000093", ["粤A90002"]) and "13700000092" not in got
+    plates_once(store.engine)
