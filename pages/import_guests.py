@@ -12,7 +12,8 @@ from core.errors import DeskError
 from core.events import invitation_counts, reassign
 from core.invitations import card_zips, export_invitations, invitation_rows, set_invitation_details, sms_text
 from core.validate import format_plate
-from pages.common import counters_strip, desk_action, engine, lang, refusal_text, require_station, tr
+from pages.common import (counters_strip, desk_action, engine, lang, private_download, refusal_text, require_station,
+                          tr)
 
 station = require_station("import")
 eng = engine()
@@ -359,8 +360,8 @@ if counts:
             export_invitations(eng, station.event_id, buf, short=short)
             ss["sms_sheet"] = (short, buf.getvalue())
     if ss.get("sms_sheet") and ss["sms_sheet"][0] == short:
-        st.download_button(tr("import.download_sms"), ss["sms_sheet"][1], file_name="invitations.xlsx",
-                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_sms")
+        private_download(tr("import.download_sms"), ss["sms_sheet"][1], file_name="invitations.xlsx",
+                         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_sms")
 
     st.subheader(tr("import.cards_title"))
     if st.button(tr("import.make_cards"), key="make_cards"):
@@ -374,8 +375,9 @@ if counts:
         st.caption(tr("import.cards_ready", n=sum(n for n, _ in ss["cards"].values())))
         cols = st.columns(4)
         for i, (advisor, (n, data)) in enumerate(ss["cards"].items()):
-            cols[i % 4].download_button(md(tr("import.download_cards_for", advisor=advisor, n=n)), data,
-                                        file_name=f"邀请卡-{advisor}.zip", mime="application/zip", key=f"dl_cards_{i}")
+            with cols[i % 4]:
+                private_download(md(tr("import.download_cards_for", advisor=advisor, n=n)), data,
+                                 file_name=f"邀请卡-{advisor}.zip", mime="application/zip", key=f"dl_cards_{i}")
 
     st.subheader(tr("import.assignment"))
     df = pd.DataFrame(rows)
