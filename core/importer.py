@@ -621,6 +621,7 @@ def plan_table(rows: list[list], *, filename: str = "", today: date | None = Non
     plans: list[RowPlan] = []
     seen_rows: dict[tuple, int] = {}
     seen_vins: dict[str, int] = {}
+    seen_plates: dict[str, tuple[int, tuple]] = {}
     fields = sorted(cols)
     total = max(len(rows) - start, 1)
     for i in range(start, len(rows)):
@@ -640,6 +641,13 @@ def plan_table(rows: list[list], *, filename: str = "", today: date | None = Non
             plan.errors = []
         else:
             seen_rows[key] = i + 1
+            plate = plan.data.get("plate")
+            if plate and not plan.errors:
+                owner = (plan.data["phone"], plan.data["name"].replace(" ", ""))
+                holder = seen_plates.setdefault(plate, (i + 1, owner))
+                if holder[1] != owner:  # one car, two owners in the sheet: never two vehicles of one plate
+                    plan.warnings.append(("import2.row_plate_repeated", {"row": holder[0], "value": plate}))
+                    plan.data["plate"] = None
             vin = plan.data.get("vin")
             if vin and not plan.errors:
                 if vin in seen_vins:
@@ -1221,7 +1229,9 @@ def commit_import(engine, *, event_id: int, plan: ImportPlan, choices: ImportCho
                       "rejected": len(report.rejected), "new_customers": report.new_customers,
                       "new_invitations": report.new_invitations, "digest": plan.digest,
                       "advisors": {k: v for k, v in (choices.advisors.items() if choices else [])},
-                      "merged_phones": sorted(choices.merge_phones) if choices else []})
+                      "merged_phones": sorted(choices.merge_phones) if choices else [],
+                      "store_matches": [{k: m[k] for k in ("row", "kind", "customer_id", "action")}
+                                        for m in report.store_matches]})
         s.add(ActionNonce(nonce=plan.nonce, action="import", result=json.dumps(
             {k: v for k, v in report.as_dict().items() if k not in ("warned", "rejected")}), at=now()))
     return report

@@ -196,3 +196,16 @@ def test_the_import_page_warns_of_store_customers_and_lets_the_manager_decide(se
     assert got["13700000091"] == ("张叁", "13700000091", ["粤A90001"])
     assert got["13700000093"] == ("李四", "13700000093", ["粤A90002"]) and "13700000092" not in got
     plates_once(store.engine)
+
+
+def test_one_plate_under_two_owners_inside_the_sheet_is_one_vehicle(engine):
+    with write_session(engine) as s:
+        event_id = create_event(s, name="同车", event_date=date(2026, 12, 5)).id
+    rows = [HEADER, ["张三", "13800000001", "粤A10001", "", "保有"], ["王五", "13900000009", "粤A10001", "", "保有"],
+            ["张三", "13800000001", "粤A10001", "", "自然"]]  # the same owner again is no warning
+    plan = importer.plan_table(rows, today=TODAY)
+    assert [c for c, _ in plan.rows[1].warnings] == ["import2.row_plate_repeated"]
+    assert plan.rows[1].data["plate"] is None and plan.rows[2].warnings == []
+    load(engine, event_id, rows[1:])
+    assert people(engine) == [("张三", "13800000001", ["粤A10001"]), ("王五", "13900000009", [])]
+    plates_once(engine)
