@@ -209,3 +209,32 @@ def test_one_plate_under_two_owners_inside_the_sheet_is_one_vehicle(engine):
     load(engine, event_id, rows[1:])
     assert people(engine) == [("张三", "13800000001", ["粤A10001"]), ("王五", "13900000009", [])]
     plates_once(engine)
+
+
+def test_the_command_line_reports_store_matches_and_takes_a_choice(tmp_path, sqlite_url):
+    import json
+
+    from openpyxl import Workbook
+
+    from core.store import get_engine
+    from tests.test_importer import run_cli
+
+    assert run_cli("new-event", "--name", "E", "--date", "2026-12-05", url=sqlite_url).returncode == 0
+
+    def sheet(rows):
+        book = Workbook()
+        for r in [HEADER, *rows]:
+            book.active.append(r)
+        path = tmp_path / f"dms{len(list(tmp_path.iterdir()))}.xlsx"
+        book.save(path)
+        return str(path)
+    assert run_cli("import-guests", sheet([["张三", "13800000001", "粤A10001", "", "保有"]]), "--event", "E",
+                   url=sqlite_url).returncode == 0
+    second = sheet([["张叁", "13800000001", "粤A10001", "", "保有"]])
+    dry = run_cli("import-guests", second, "--event", "E", "--dry-run", url=sqlite_url)
+    matches = json.loads(dry.stdout)["store_matches"]
+    assert [(m["row"], m["kind"], m["action"]) for m in matches] == [(2, "name", "keep_name")]
+    assert run_cli("import-guests", second, "--event", "E", "--store-match", "2=oops", url=sqlite_url).returncode == 2
+    real = run_cli("import-guests", second, "--event", "E", "--store-match", "2=sheet_name", url=sqlite_url)
+    assert real.returncode == 0, real.stderr
+    assert people(get_engine(sqlite_url)) == [("张叁", "13800000001", ["粤A10001"])]
