@@ -229,7 +229,7 @@ def store_step(plan: importer.ImportPlan) -> tuple[dict[int, str], dict[int, str
         ss["import_store_matches"] = (plan.preview_id, met)
     if not met:
         return {}, {}
-    st.subheader(tr("import2.store_title") + f"（{len(met)}）")
+    st.subheader(tr("import2.store_title", n=len(met)))
     st.caption(tr("import2.store_help"))
     decided: dict[int, str] = {}
     for kind, (usual, other) in importer.STORE_ACTIONS.items():
