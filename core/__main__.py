@@ -79,6 +79,13 @@ def cmd_import(args, engine) -> int:
               + " 用 --advisor 姓名=员工 指定，或 --unmapped-advisors unassigned。", file=sys.stderr)
         return 2
     choices.merge_phones = frozenset(args.merge_phone or [])
+    for pair in args.store_match or []:  # a row meeting a store customer, handled otherwise than its default
+        row, _, action = pair.partition("=")
+        actions = sorted({a for acts in importer.STORE_ACTIONS.values() for a in acts})
+        if not row.strip().isdigit() or action not in actions:
+            print(f"--store-match {pair}：应为 行号=处理方式（{'、'.join(actions)}）", file=sys.stderr)
+            return 2
+        choices.store[int(row)] = action
     try:
         report = importer.import_guests(engine, event_id, plan, dry_run=args.dry_run, desk="cli", choices=choices)
     except DeskError as e:
@@ -188,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="names matching no active caller: refuse (ask, the default) or leave unassigned")
     p.add_argument("--merge-phone", action="append", metavar="PHONE",
                    help="rows with this phone and different names are one customer")
+    p.add_argument("--store-match", action="append", metavar="ROW=ACTION",
+                   help="a row meeting a store customer (see store_matches in --dry-run): keep_name, sheet_name, "
+                        "new_phone, new_owner, separate or merge")
     p.set_defaults(fn=cmd_import)
     p = sub.add_parser("export-invitations", help="write the invitations with codes and SMS text to .xlsx")
     p.add_argument("--event", required=True, help="event id or exact name")

@@ -64,7 +64,25 @@ SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv")
 
 
 class ImportFileError(Exception):
-    """The file cannot be read at all (wrong type, damaged, empty, no header)."""
+    """The file cannot be read at all (wrong type, damaged, empty, no header, too large).
+
+    Carries a catalog key and its parameters, so the page says it in the station's language;
+    str() is the Chinese text (the command line, the logs)."""
+
+    def __init__(self, key: str, **info):
+        super().__init__(t(key, **info))
+        self.key = key
+        self.info = info
+
+    def text(self, lang: str = "zh-CN") -> str:
+        return t(self.key, lang, **self.info)
+
+    def __reduce__(self):  # crosses from the sheet-reading worker process intact
+        return _file_error, (self.key, self.info)
+
+
+def _file_error(key: str, info: dict) -> ImportFileError:
+    return ImportFileError(key, **info)
 
 
 @dataclass
@@ -111,6 +129,49 @@ class ImportChoices:
     differently named rows are one customer after all."""
     advisors: dict[str, int | None] = field(default_factory=dict)
     merge_phones: frozenset[str] = frozenset()
+    store: dict[int, str] = field(default_factory=dict)  # sheet row -> an action of its StoreMatch
+
+
+# What the manager can do with a row that meets a customer already in the store, the default first
+# where it does not depend on the row (StoreMatch.default says which applies).
+STORE_ACTIONS = {
+    "name": ("keep_name", "sheet_name"),  # phone and car are a store customer's, under another name
+    "car": ("new_phone", "new_owner"),  # the car is a store customer's, under another phone
+    "phone": ("separate", "merge"),  # the phone is a store customer's, another name, not their car
+}
+
+
+@dataclass
+class StoreMatch:
+    """A sheet row that meets a customer already in the store (earlier imports, walk-ins).
+
+    The row never silently becomes a second customer with the same car: `name` attaches to
+    the store's customer (keeping the store's name unless the manager takes the sheet's),
+    `car` either gives the store's customer the sheet's phone (same name: a new number) or
+    hands the car to the sheet's customer (another name: the car changed hands), `phone` keeps
+    two people on one phone apart (as inside a sheet) unless the manager merges them."""
+    row: int
+    kind: str  # a key of STORE_ACTIONS
+    customer_id: int
+    store_name: str
+    store_phone: str
+    vehicle_id: int | None
+    name: str  # the sheet's
+    phone: str
+    plate: str | None
+    default: str
+
+    def text(self, lang: str = "zh-CN", action: str | None = None) -> str:
+        """What was found and what will be done, in one line of the preview."""
+        from core.validate import format_plate
+
+        return t(f"import2.row_store_{self.kind}", lang, store_name=self.store_name or "—",
+                 store_phone=self.store_phone or "—", name=self.name or "—", phone=self.phone,
+                 plate=format_plate(self.plate), action=t(f"import2.action.{action or self.default}", lang))
+
+    def as_dict(self) -> dict:
+        return {"row": self.row, "kind": self.kind, "customer_id": self.customer_id, "store_name": self.store_name,
+                "store_phone": self.store_phone, "vehicle_id": self.vehicle_id, "default": self.default}
 
 
 @dataclass
@@ -125,9 +186,12 @@ class ImportReport:
     new_invitations: int = 0
     updated_invitations: int = 0
     unassigned: int = 0  # invitations left for the even split among callers
+    store_matches: list[dict] = field(default_factory=list)  # rows that met a store customer, as decided
+    moved_vehicles: int = 0  # cars handed to the sheet's customer (changed hands)
 
     def as_dict(self) -> dict:
         return {"accepted": self.accepted, "updated": self.updated, "warned": self.warned,
+                "store_matches": self.store_matches, "moved_vehicles": self.moved_vehicles,
                 "rejected": self.rejected, "new_customers": self.new_customers,
                 "updated_customers": self.updated_customers, "new_vehicles": self.new_vehicles,
                 "new_invitations": self.new_invitations, "updated_invitations": self.updated_invitations,
@@ -169,8 +233,8 @@ def _col_number(letters: bytes) -> int:
 
 def _too_large(rows: int, cols: int) -> None:
     if rows > MAX_ROWS + HEADER_ROOM or cols > MAX_COLS:
-        raise ImportFileError(t("import.too_many_cells", rows=f"{rows:,}", cols=f"{cols:,}",
-                                max_rows=f"{MAX_ROWS:,}", max_cols=MAX_COLS))
+        raise ImportFileError("import.too_many_cells", rows=f"{rows:,}", cols=f"{cols:,}",
+                              max_rows=f"{MAX_ROWS:,}", max_cols=MAX_COLS)
 
 
 def check_size(size: int, limit: int | None = None) -> None:
@@ -179,7 +243,7 @@ def check_size(size: int, limit: int | None = None) -> None:
 
     limit = limit or settings().max_upload_bytes
     if size > limit:
-        raise ImportFileError(t("import.too_big", size=f"{size / 1048576:.1f}", limit=f"{limit / 1048576:.0f}"))
+        raise ImportFileError("import.too_big", size=f"{size / 1048576:.1f}", limit=f"{limit / 1048576:.0f}")
 
 
 def _xlsx_sheet_parts(z: zipfile.ZipFile) -> dict[str, str]:
@@ -238,11 +302,11 @@ def _check_xlsx(data: bytes, name: str) -> dict[str, str]:
         z = zipfile.ZipFile(io.BytesIO(data))
         infos = z.infolist()
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise ImportFileError(t("import.unreadable", name=name)) from exc
+        raise ImportFileError("import.unreadable", name=name) from exc
     total = sum(i.file_size for i in infos)
     if len(infos) > 2000 or total > MAX_UNZIPPED or any(
             i.file_size > 1 << 20 and i.file_size > MAX_RATIO * max(i.compress_size, 1) for i in infos):
-        raise ImportFileError(t("import.zip_bomb", name=name))
+        raise ImportFileError("import.zip_bomb", name=name)
     parts = _xlsx_sheet_parts(z)
     extents = {}
     try:
@@ -250,7 +314,7 @@ def _check_xlsx(data: bytes, name: str) -> dict[str, str]:
             if part in z.NameToInfo:
                 extents[sheet] = sheet_extent(z, part)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:  # a lying size fails the CRC
-        raise ImportFileError(t("import.unreadable", name=name)) from exc
+        raise ImportFileError("import.unreadable", name=name) from exc
     z.close()
     return extents
 
@@ -280,11 +344,11 @@ def read_rows(path: str | Path, content: bytes | None = None, *, max_bytes: int 
     name = str(path)
     suffix = Path(name).suffix.lower()
     if suffix not in SUFFIXES:
-        raise ImportFileError(t("import.bad_type", name=Path(name).name))
+        raise ImportFileError("import.bad_type", name=Path(name).name)
     check_size(len(content) if content is not None else Path(path).stat().st_size, max_bytes)
     data = content if content is not None else Path(path).read_bytes()
     if not data:
-        raise ImportFileError(t("import.empty_file"))
+        raise ImportFileError("import.empty_file")
     if suffix == ".csv":
         return _read_csv(data)
     extents = _check_xlsx(data, Path(name).name) if suffix in (".xlsx", ".xlsm") else {}
@@ -307,13 +371,13 @@ def read_rows(path: str | Path, content: bytes | None = None, *, max_bytes: int 
     except ImportFileError:
         raise
     except Exception as exc:  # calamine raises several types for a damaged file
-        raise ImportFileError(t("import.unreadable", name=Path(name).name)) from exc
+        raise ImportFileError("import.unreadable", name=Path(name).name) from exc
     except BaseException as exc:  # a Rust panic arrives as pyo3's PanicException (a BaseException)
         if type(exc).__name__ != "PanicException":
             raise
-        raise ImportFileError(t("import.unreadable", name=Path(name).name)) from exc
+        raise ImportFileError("import.unreadable", name=Path(name).name) from exc
     if sheet is None:
-        raise ImportFileError(t("import.empty_file"))
+        raise ImportFileError("import.empty_file")
     return sheet
 
 
@@ -325,7 +389,7 @@ def _read_csv(data: bytes) -> list[list]:
         except UnicodeDecodeError:
             continue
     else:
-        raise ImportFileError(t("import.bad_encoding"))
+        raise ImportFileError("import.bad_encoding")
     rows = []
     try:
         for row in csv.reader(io.StringIO(text.replace("\x00", ""))):
@@ -335,7 +399,7 @@ def _read_csv(data: bytes) -> list[list]:
             if len(rows) > MAX_ROWS + HEADER_ROOM:
                 _too_large(len(rows), max(len(r) for r in rows))
     except csv.Error as exc:
-        raise ImportFileError(t("import.bad_csv", error=str(exc)[:80])) from exc
+        raise ImportFileError("import.bad_csv", error=str(exc)[:80]) from exc
     return rows
 
 
@@ -382,7 +446,7 @@ def find_header(rows: list[list]) -> tuple[int, int, dict[str, int]]:
         if best is None or score > best[0]:
             best = (score, i)
     if best is None or best[0] < 2:
-        raise ImportFileError(t("import.no_header"))
+        raise ImportFileError("import.no_header")
     i = best[1]
     cols = _columns([rows[i]])
     first, data_start = i, i + 1
@@ -557,6 +621,7 @@ def plan_table(rows: list[list], *, filename: str = "", today: date | None = Non
     plans: list[RowPlan] = []
     seen_rows: dict[tuple, int] = {}
     seen_vins: dict[str, int] = {}
+    seen_plates: dict[str, tuple[int, tuple]] = {}
     fields = sorted(cols)
     total = max(len(rows) - start, 1)
     for i in range(start, len(rows)):
@@ -576,6 +641,13 @@ def plan_table(rows: list[list], *, filename: str = "", today: date | None = Non
             plan.errors = []
         else:
             seen_rows[key] = i + 1
+            plate = plan.data.get("plate")
+            if plate and not plan.errors:
+                owner = (plan.data["phone"], plan.data["name"].replace(" ", ""))
+                holder = seen_plates.setdefault(plate, (i + 1, owner))
+                if holder[1] != owner:  # one car, two owners in the sheet: never two vehicles of one plate
+                    plan.warnings.append(("import2.row_plate_repeated", {"row": holder[0], "value": plate}))
+                    plan.data["plate"] = None
             vin = plan.data.get("vin")
             if vin and not plan.errors:
                 if vin in seen_vins:
@@ -673,6 +745,88 @@ class _Writes:
     veh_updates: dict[int, dict] = field(default_factory=dict)
     new_invites: dict[object, dict] = field(default_factory=dict)
     invite_updates: dict[int, dict] = field(default_factory=dict)
+    veh_moves: dict[int, object] = field(default_factory=dict)  # vehicle id -> its new customer (id or new key)
+
+
+def _same_name(a: str, b: str) -> bool:
+    return a.replace(" ", "") == b.replace(" ", "")
+
+
+def _store_matches(session: Session, usable: list[RowPlan], existing: dict[str, list[tuple[int, str]]],
+                   vehicle_rows) -> dict[int, StoreMatch]:
+    """Sheet rows that meet a store customer under another name or phone (reads only).
+
+    The car is found by VIN, else by plate (preferring the plate's holder with the row's phone);
+    its holder is the store customer the row meets. Without a car in the store, a phone held by
+    customers of other names only is met too."""
+    by_vin = {v.vin: v for v in vehicle_rows if v.vin}
+    by_plate: dict[str, list] = {}
+    for v in vehicle_rows:
+        if v.plate:
+            by_plate.setdefault(v.plate, []).append(v)
+    cars: dict[int, object] = {}
+    for r in usable:
+        d = r.data
+        car = by_vin.get(d["vin"]) if d["vin"] else None
+        if car is None and d["plate"] in by_plate:
+            holders = by_plate[d["plate"]]
+            owned = [v for v in holders if any(cid == v.customer_id for cid, _n in existing.get(d["phone"], []))]
+            car = (owned or holders)[-1]
+        if car is not None:
+            cars[r.row] = car
+    owners: dict[int, tuple[str, str]] = {}
+    ids = sorted({car.customer_id for car in cars.values()})
+    for i in range(0, len(ids), 900):
+        for c in session.execute(select(Customer.id, Customer.name, Customer.phone)
+                                 .where(Customer.id.in_(ids[i:i + 900]))):
+            owners[c.id] = (c.name or "", c.phone or "")
+    out: dict[int, StoreMatch] = {}
+    for r in usable:
+        d = r.data
+        name, phone = d["name"], d["phone"]
+        car = cars.get(r.row)
+
+        def match(kind: str, cid: int, store_name: str, store_phone: str, default: str) -> StoreMatch:
+            return StoreMatch(row=r.row, kind=kind, customer_id=cid, store_name=store_name, store_phone=store_phone,
+                              vehicle_id=car.id if car is not None else None, name=name, phone=phone,
+                              plate=d["plate"], default=default)
+        if car is not None:
+            store_name, store_phone = owners.get(car.customer_id, ("", ""))
+            named_alike = not name or not store_name or _same_name(name, store_name)
+            if store_phone != phone:
+                out[r.row] = match("car", car.customer_id, store_name, store_phone,
+                                   "new_phone" if named_alike else "new_owner")
+            elif not named_alike:
+                out[r.row] = match("name", car.customer_id, store_name, store_phone, "keep_name")
+            continue
+        olds = existing.get(phone, [])
+        if name and olds and not any(not n or _same_name(n, name) for _cid, n in olds):
+            out[r.row] = match("phone", olds[0][0], olds[0][1], phone, "separate")
+    return out
+
+
+def store_matches(engine, plan: ImportPlan) -> dict[int, StoreMatch]:
+    """The preview's rows that meet a customer already in the store, by sheet row (reads only)."""
+    from core.store import read_session
+
+    usable = plan.usable
+    if not usable:
+        return {}
+    with read_session(engine) as s:
+        existing = _existing_by_phone(s, {r.data["phone"] for r in usable})
+        vehicles = s.execute(select(Vehicle.id, Vehicle.customer_id, Vehicle.vin, Vehicle.plate)).all()
+        return _store_matches(s, usable, existing, vehicles)
+
+
+def _existing_by_phone(session: Session, phones: set[str]) -> dict[str, list[tuple[int, str]]]:
+    existing: dict[str, list[tuple[int, str]]] = {}
+    by_phone = select(Customer.id, Customer.phone, Customer.name).order_by(Customer.id)
+    if len(phones) < 900:  # a short sheet asks for its phones; a long one reads them all once
+        by_phone = by_phone.where(Customer.phone.in_(phones))
+    for c in session.execute(by_phone):
+        if c.phone in phones:
+            existing.setdefault(c.phone, []).append((c.id, c.name or ""))
+    return existing
 
 
 def _resolve(session: Session, event_id: int, plan: ImportPlan, choices: ImportChoices | None,
@@ -705,15 +859,21 @@ def _resolve(session: Session, event_id: int, plan: ImportPlan, choices: ImportC
             raise DeskError("import_advisor_not_caller", names="、".join(wrong[:10]))
     merge = choices.merge_phones if choices else frozenset()
 
-    phones = {r.data["phone"] for r in usable}
-    existing: dict[str, list[tuple[int, str]]] = {}
-    by_phone = select(Customer.id, Customer.phone, Customer.name).order_by(Customer.id)
-    if len(phones) < 900:  # a short sheet asks for its phones; a long one reads them all once
-        by_phone = by_phone.where(Customer.phone.in_(phones))
-    for c in session.execute(by_phone):
-        if c.phone in phones:
-            existing.setdefault(c.phone, []).append((c.id, c.name or ""))
+    existing = _existing_by_phone(session, {r.data["phone"] for r in usable})
     vehicle_rows = session.execute(select(Vehicle.id, Vehicle.customer_id, Vehicle.vin, Vehicle.plate)).all()
+    met = _store_matches(session, usable, existing, vehicle_rows)
+    decided = choices.store if choices else {}
+    warned = {w["row"]: w for w in report.warned}
+    for row, m in met.items():
+        action = decided.get(row) if decided.get(row) in STORE_ACTIONS[m.kind] else m.default
+        report.store_matches.append({**m.as_dict(), "action": action})
+        line = m.text(lang, action)
+        if row in warned:
+            warned[row]["reason"] += "；" + line
+        else:
+            warned[row] = {"row": row, "reason": line}
+            report.warned.append(warned[row])
+    report.warned.sort(key=lambda w: w["row"])
     veh_by_vin = {v.vin: (v.id, v.customer_id) for v in vehicle_rows if v.vin}
     veh_by_cust_plate = {(v.customer_id, v.plate): v.id for v in vehicle_rows if v.plate}
     invited = {row.customer_id: row.id for row in session.execute(
@@ -751,7 +911,21 @@ def _resolve(session: Session, event_id: int, plan: ImportPlan, choices: ImportC
         cust_fields = {"name": d["name"], "phone": d["phone"], "category": d["group"]}
         cust_key: object = None
         veh_id = None
-        if d["vin"] and d["vin"] in veh_by_vin:
+        moving = False
+        m = met.get(r.row)
+        action = (decided.get(r.row) if m and decided.get(r.row) in STORE_ACTIONS[m.kind] else m.default) if m else None
+        if m is not None and action != "separate" and not (m.kind == "phone" and d["phone"] in merge):
+            veh_id = m.vehicle_id
+            if action == "new_owner":  # the car changed hands: the sheet's customer gets it
+                cust_key = find_customer(d["phone"], d["name"])
+                moving = True
+            else:  # the store's customer: its name kept unless the manager took the sheet's
+                cust_key = m.customer_id
+                if action != "sheet_name":
+                    cust_fields.pop("name")
+                if m.kind == "phone" and d["plate"]:
+                    veh_id = veh_by_cust_plate.get((cust_key, d["plate"]))
+        elif d["vin"] and d["vin"] in veh_by_vin:
             veh_id, cust_key = veh_by_vin[d["vin"]]
         else:
             cust_key = find_customer(d["phone"], d["name"])
@@ -768,9 +942,13 @@ def _resolve(session: Session, event_id: int, plan: ImportPlan, choices: ImportC
         else:
             w.new_customers[cust_key[1]].update({k: v for k, v in cust_fields.items() if v and k != "name"})
         touched_customers.add(cust_key)
-        if veh_id is not None:
+        if veh_id is not None and veh_id > 0:
             w.veh_updates[veh_id] = {"id": veh_id, **{k: v for k, v in vehicle_fields.items() if v}}
-        elif d["plate"] or d["vin"]:
+            if moving:
+                w.veh_moves[veh_id] = cust_key
+                if d["plate"]:
+                    veh_by_cust_plate[(cust_key, d["plate"])] = veh_id
+        elif veh_id is None and (d["plate"] or d["vin"]):
             w.new_vehicles.append({**vehicle_fields, "customer_key": cust_key})
             if d["plate"]:
                 veh_by_cust_plate[(cust_key, d["plate"])] = -1
@@ -804,6 +982,7 @@ def _resolve(session: Session, event_id: int, plan: ImportPlan, choices: ImportC
     report.new_invitations = len(w.new_invites)
     report.updated_invitations = len(w.invite_updates)
     report.unassigned = sum(1 for v in w.new_invites.values() if v["advisor_id"] is None)
+    report.moved_vehicles = len(w.veh_moves)
     return report, w
 
 
@@ -885,7 +1064,9 @@ def _prepare_sqlite(w: _Writes, fingerprint: tuple) -> list[tuple[str, list[tupl
     return [_sqlite_rows(Customer, w.new_customers, c0),
             _sqlite_rows(Vehicle, [{**nv, "customer_id": resolve(nv["customer_key"])} for nv in w.new_vehicles], v0),
             _sqlite_rows(Invitation, [{**inv, "customer_id": resolve(inv["customer_key"])}
-                                      for inv in w.new_invites.values()], i0)]
+                                      for inv in w.new_invites.values()], i0),
+            ('UPDATE "vehicle" SET customer_id = ? WHERE id = ?',
+             [(resolve(key), vid) for vid, key in w.veh_moves.items()])]
 
 
 def _write(session: Session, event_id: int, w: _Writes, progress: Progress | None = None,
@@ -916,6 +1097,7 @@ def _write(session: Session, event_id: int, w: _Writes, progress: Progress | Non
         _insert_rows(conn, Invitation, [{**{k: v for k, v in inv.items() if k != "customer_key"},
                                          "customer_id": resolve(inv["customer_key"])}
                                         for inv in w.new_invites.values()])
+        _update_by_id(conn, Vehicle, [{"id": vid, "customer_id": resolve(key)} for vid, key in w.veh_moves.items()])
     if progress:
         progress(0.7, "invitations")
     _update_by_id(conn, Customer, w.cust_updates.values())
@@ -1047,7 +1229,9 @@ def commit_import(engine, *, event_id: int, plan: ImportPlan, choices: ImportCho
                       "rejected": len(report.rejected), "new_customers": report.new_customers,
                       "new_invitations": report.new_invitations, "digest": plan.digest,
                       "advisors": {k: v for k, v in (choices.advisors.items() if choices else [])},
-                      "merged_phones": sorted(choices.merge_phones) if choices else []})
+                      "merged_phones": sorted(choices.merge_phones) if choices else [],
+                      "store_matches": [{k: m[k] for k in ("row", "kind", "customer_id", "action")}
+                                        for m in report.store_matches]})
         s.add(ActionNonce(nonce=plan.nonce, action="import", result=json.dumps(
             {k: v for k, v in report.as_dict().items() if k not in ("warned", "rejected")}), at=now()))
     return report

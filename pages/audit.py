@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.audit import audit_actions, audit_rows, export_audit
 from core.events import list_staff
-from pages.common import desk_action, engine, require_station, tr
+from pages.common import desk_action, engine, private_download, require_station, tr
 
 station = require_station("audit")
 eng = engine()
@@ -43,6 +43,5 @@ if st.button(tr("audit.prepare_export"), key="audit_prepare"):
         st.session_state["audit_xlsx"] = export_audit(eng, staff_id=station.staff_id, desk=station.desk,
                                                       event_id=station.event_id if this_event else None, **filters)
 if st.session_state.get("audit_xlsx"):
-    st.download_button(tr("audit.download"), st.session_state["audit_xlsx"], file_name="audit.xlsx",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="audit_download",
-                       on_click="ignore")
+    private_download(tr("audit.download"), st.session_state["audit_xlsx"], file_name="audit.xlsx",
+                     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="audit_download")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import html
 import json
 import logging
+import os
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -568,3 +570,61 @@ def guest_lines(g: dict) -> list[str]:
     out = [f"{esc(g['phone'])} · {esc(g['plates'] or tr('ui.no_plate'))}",
            f"{tr('ui.party_size')}: {g['party_size']} · {tr('ui.advisor')}: {esc(g['advisor'] or '—')} · {esc(group)}"]
     return out
+
+
+# --- downloads holding personal data -------------------------------------------------------
+_MEDIA_EXPIRY: dict[str, float] = {}  # media file id -> when it goes
+_MEDIA_LOCK = threading.Lock()
+
+
+def private_download(label: str, data, *, file_name: str, mime: str, key: str, **kwargs) -> None:
+    """A download of personal data (invitation sheet, cards, finance, audit, results books).
+
+    Streamlit serves a download at a /media URL that needs no session, for as long as the page
+    shows the button. Here the button carries no URL: the file is made (or handed over) only
+    on the click, through the page's own websocket session (Streamlit's deferred download), and
+    the URL Streamlit then serves it at is dropped `RENEWDAY_DOWNLOAD_TTL_S` (default 20) seconds
+    later; the browser fetches it at once. `data`: bytes, or a function making them (it runs
+    outside the page's run: pass everything it needs, e.g. the language, as values)."""
+    make = data if callable(data) else (lambda: data)
+    ttl = float(os.environ.get("RENEWDAY_DOWNLOAD_TTL_S", "20"))
+
+    def on_click_data() -> bytes:
+        body = make()
+        body = body.encode() if isinstance(body, str) else bytes(body)
+        _expire_media(body, mime, file_name, ttl)
+        return body
+
+    st.download_button(label, on_click_data, file_name=file_name, mime=mime, key=key, on_click="ignore", **kwargs)
+
+
+def _expire_media(body: bytes, mime: str, file_name: str, ttl: float) -> None:
+    # the id Streamlit's in-memory media storage gives these bytes (streamlit==1.67 pinned)
+    from streamlit.runtime.memory_media_file_storage import _calculate_file_id
+
+    file_id = _calculate_file_id(body, mime, file_name)
+    with _MEDIA_LOCK:
+        _MEDIA_EXPIRY[file_id] = time.monotonic() + ttl
+    timer = threading.Timer(ttl, _drop_media, args=(file_id,))
+    timer.daemon = True
+    timer.start()
+
+
+def _drop_media(file_id: str) -> None:
+    from streamlit import runtime
+
+    with _MEDIA_LOCK:
+        due = _MEDIA_EXPIRY.get(file_id)
+        if due is None or time.monotonic() < due - 0.05:  # clicked again meanwhile: that click's timer drops it
+            return
+        del _MEDIA_EXPIRY[file_id]
+    if not runtime.exists():
+        return
+    mgr = runtime.get_instance().media_file_mgr
+    try:
+        with mgr._lock:  # noqa: SLF001 - Streamlit has no public call to drop one file
+            shown = any(file_id in refs.values() for refs in mgr._files_by_session_and_coord.values())  # noqa: SLF001
+            if file_id in mgr._file_metadata and not shown:  # noqa: SLF001
+                mgr._delete_file(file_id)  # noqa: SLF001
+    except Exception:  # noqa: BLE001 - Streamlit's own cleanup still drops it later
+        log.exception("could not drop a download's media file")

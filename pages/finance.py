@@ -7,7 +7,7 @@ import streamlit as st
 
 from core import cashier, finance
 from core.models import PAYMENT_METHODS
-from pages.common import desk_action, engine, esc, require_station, tr, yuan
+from pages.common import desk_action, engine, esc, private_download, require_station, tr, yuan
 
 PAGE_SIZE = 50
 INVOICE_STATE_KEYS = {"pending": "finance.inv_pending", "invoiced": "finance.inv_invoiced",
@@ -95,8 +95,8 @@ with tab_list:
                                                      staff_id=station.staff_id)
     if ss.get("fin_book"):
         name = f"finance-{station.event_id}.xlsx"
-        st.download_button(tr("finance.download", name=name), ss["fin_book"], file_name=name, key="fin_download",
-                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        private_download(tr("finance.download", name=name), ss["fin_book"], file_name=name, key="fin_download",
+                         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 with tab_cash:
     cash = finance.cash_up_all(eng, station.event_id)

@@ -12,7 +12,8 @@ from core.errors import DeskError
 from core.events import invitation_counts, reassign
 from core.invitations import card_zips, export_invitations, invitation_rows, set_invitation_details, sms_text
 from core.validate import format_plate
-from pages.common import counters_strip, desk_action, engine, lang, refusal_text, require_station, tr
+from pages.common import (counters_strip, desk_action, engine, lang, private_download, refusal_text, require_station,
+                          tr)
 
 station = require_station("import")
 eng = engine()
@@ -80,7 +81,7 @@ def plan_outside(name: str, content: bytes, digest: str, limit: int, tick) -> im
         return future.result()
     except BrokenProcessPool:  # the worker died on this file; the server did not
         _worker_pool.clear()
-        raise importer.ImportFileError(tr("import.unreadable", name=name)) from None
+        raise importer.ImportFileError("import.unreadable", name=name) from None
 
 
 def load_plan(upload) -> importer.ImportPlan | None:
@@ -103,10 +104,10 @@ def load_plan(upload) -> importer.ImportPlan | None:
     try:
         plan = plan_outside(upload.name, content, digest, limit, tick)
         if not plan.rows:
-            raise importer.ImportFileError(tr("import.empty_file"))
+            raise importer.ImportFileError("import.empty_file")
     except importer.ImportFileError as e:
         bar.empty()
-        st.error(md(e))
+        st.error(md(e.text(lang())))  # a code: said in the station's language
         return None
     except Exception:  # noqa: BLE001 - no traceback reaches a desk
         bar.empty()
@@ -121,19 +122,27 @@ def load_plan(upload) -> importer.ImportPlan | None:
     return plan
 
 
-def status(r: importer.RowPlan) -> str:
+def status(r: importer.RowPlan, notes: dict[int, str]) -> str:
     if r.errors:
         return tr("import.status_bad")
     if r.duplicate_of is not None:
         return tr("import.status_dup")
-    return tr("import.status_warn") if r.warnings else tr("import.status_ok")
+    return tr("import.status_warn") if r.warnings or r.row in notes else tr("import.status_ok")
 
 
-def cleaned_rows(plan: importer.ImportPlan) -> None:
-    """The rows as they will be written, paged; the filter shows the ones to look at."""
+def reason(r: importer.RowPlan, notes: dict[int, str], language: str) -> str:
+    text = importer.row_reason(r, language)
+    if r.row in notes and not r.errors:
+        text = "；".join(x for x in (text, notes[r.row]) if x)
+    return text
+
+
+def cleaned_rows(plan: importer.ImportPlan, notes: dict[int, str]) -> None:
+    """The rows as they will be written, paged; the filter shows the ones to look at. `notes`:
+    the rows that meet a store customer, with what will happen to each."""
     st.subheader(tr("import.cleaned_rows"))
     language = lang()
-    kinds = {"all": plan.rows, "warned": [r for r in plan.rows if r.warnings and not r.errors],
+    kinds = {"all": plan.rows, "warned": [r for r in plan.rows if (r.warnings or r.row in notes) and not r.errors],
              "rejected": [r for r in plan.rows if r.errors]}
     which = st.radio(tr("import.col_status"), list(kinds), horizontal=True, key="import_filter",
                      format_func=lambda k: {"all": tr("import.filter_all"), "warned": tr("import.m_warned"),
@@ -145,9 +154,9 @@ def cleaned_rows(plan: importer.ImportPlan) -> None:
     st.caption(tr("import.page_of", page=page, pages=pages, n=len(rows)))
     chunk = rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
     data = [{
-        tr("import.row"): r.row, tr("import.col_status"): status(r),
+        tr("import.row"): r.row, tr("import.col_status"): status(r, notes),
         tr("field.name"): r.data.get("name", ""), tr("field.phone"): r.data.get("phone") or "",
-        tr("import.reason"): importer.row_reason(r, language),
+        tr("import.reason"): reason(r, notes, language),
         tr("field.plate"): format_plate(r.data.get("plate")), tr("field.advisor"): r.data.get("advisor", ""),
         tr("field.category"): tr(f"group.{r.data.get('group', 'natural')}"),
         tr("field.vin"): r.data.get("vin") or "", tr("field.model"): r.data.get("model", ""),
@@ -209,9 +218,48 @@ def phone_step(plan: importer.ImportPlan) -> frozenset[str]:
     return frozenset(merge)
 
 
+def store_step(plan: importer.ImportPlan) -> tuple[dict[int, str], dict[int, str]]:
+    """Rows that meet a customer already in the store: listed, each kind with its default, and the
+    rows the manager wants handled the other way. Returns (row -> action, row -> preview note)."""
+    cached = ss.get("import_store_matches")
+    if cached and cached[0] == plan.preview_id:
+        met = cached[1]
+    else:
+        met = importer.store_matches(eng, plan)  # reads only
+        ss["import_store_matches"] = (plan.preview_id, met)
+    if not met:
+        return {}, {}
+    st.subheader(tr("import2.store_title", n=len(met)))
+    st.caption(tr("import2.store_help"))
+    decided: dict[int, str] = {}
+    for kind, (usual, other) in importer.STORE_ACTIONS.items():
+        rows = [m for m in met.values() if m.kind == kind]
+        if not rows:
+            continue
+        st.markdown(md(tr(f"import2.kind.{kind}", n=len(rows))))
+        by_row = {m.row: m for m in rows}
+        picked = st.multiselect(
+            tr(f"import2.pick.{kind}"), list(by_row), default=[m.row for m in rows if m.default == other],
+            key=f"store_{plan.preview_id}_{kind}", placeholder=tr("import.advisor_choose"),
+            format_func=lambda n, b=by_row: tr("import2.option", row=n, name=b[n].name or "—",
+                                               store_name=b[n].store_name or "—", store_phone=b[n].store_phone))
+        for m in rows:
+            decided[m.row] = other if m.row in picked else usual
+    language = lang()
+    notes = {row: m.text(language, decided[row]) for row, m in met.items()}
+    st.dataframe(pd.DataFrame([{
+        tr("import2.col_row"): m.row,
+        tr("import2.col_sheet"): f"{m.name or '—'} · {m.phone} · {format_plate(m.plate)}",
+        tr("import2.col_store"): f"{m.store_name or '—'} · {m.store_phone or '—'}",
+        tr("import2.col_action"): tr(f"import2.action.{decided[m.row]}")} for m in met.values()]),
+        hide_index=True, width="stretch")
+    return decided, notes
+
+
 def preview_counts(plan, choices) -> importer.ImportReport:
     """Reads only (no write lock), cached for this preview and these choices."""
-    key = (plan.preview_id, tuple(sorted(choices.advisors.items())), tuple(sorted(choices.merge_phones)))
+    key = (plan.preview_id, tuple(sorted(choices.advisors.items())), tuple(sorted(choices.merge_phones)),
+           tuple(sorted(choices.store.items())))
     cached = ss.get("import_preview")
     if cached and cached[0] == key:
         return cached[1]
@@ -236,7 +284,9 @@ if plan is not None:
     already = done is not None and done[0] == plan.nonce
     chosen, pending = advisor_step(plan)
     merge = phone_step(plan)
-    counted = importer.ImportChoices(advisors={**chosen, **{n: None for n in pending}}, merge_phones=merge)
+    store_actions, notes = store_step(plan)
+    counted = importer.ImportChoices(advisors={**chosen, **{n: None for n in pending}}, merge_phones=merge,
+                                     store=store_actions)
     try:
         report = preview_counts(plan, counted)
     except DeskError as e:
@@ -248,7 +298,7 @@ if plan is not None:
                     (tr("import.m_unassigned"), report.unassigned, ""),
                     (tr("import.m_warned"), len(report.warned), ""),
                     (tr("import.m_rejected"), len(report.rejected), "")])  # wraps two by two on a phone
-    cleaned_rows(plan)
+    cleaned_rows(plan, notes)
 
     st.subheader(tr("import.commit_title"))
     if already:
@@ -264,7 +314,8 @@ if plan is not None:
             bar, tick = progress_bar()
             try:
                 result = importer.commit_import(eng, event_id=station.event_id, plan=plan,
-                                                choices=importer.ImportChoices(advisors=chosen, merge_phones=merge),
+                                                choices=importer.ImportChoices(advisors=chosen, merge_phones=merge,
+                                                                               store=store_actions),
                                                 staff_id=station.staff_id, desk=station.desk,
                                                 lang=lang(), progress=tick)
                 ss["import_done"] = (plan.nonce, result)
@@ -309,8 +360,8 @@ if counts:
             export_invitations(eng, station.event_id, buf, short=short)
             ss["sms_sheet"] = (short, buf.getvalue())
     if ss.get("sms_sheet") and ss["sms_sheet"][0] == short:
-        st.download_button(tr("import.download_sms"), ss["sms_sheet"][1], file_name="invitations.xlsx",
-                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_sms")
+        private_download(tr("import.download_sms"), ss["sms_sheet"][1], file_name="invitations.xlsx",
+                         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_sms")
 
     st.subheader(tr("import.cards_title"))
     if st.button(tr("import.make_cards"), key="make_cards"):
@@ -324,8 +375,9 @@ if counts:
         st.caption(tr("import.cards_ready", n=sum(n for n, _ in ss["cards"].values())))
         cols = st.columns(4)
         for i, (advisor, (n, data)) in enumerate(ss["cards"].items()):
-            cols[i % 4].download_button(md(tr("import.download_cards_for", advisor=advisor, n=n)), data,
-                                        file_name=f"邀请卡-{advisor}.zip", mime="application/zip", key=f"dl_cards_{i}")
+            with cols[i % 4]:
+                private_download(md(tr("import.download_cards_for", advisor=advisor, n=n)), data,
+                                 file_name=f"邀请卡-{advisor}.zip", mime="application/zip", key=f"dl_cards_{i}")
 
     st.subheader(tr("import.assignment"))
     df = pd.DataFrame(rows)

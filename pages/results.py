@@ -9,7 +9,7 @@ import streamlit as st
 from core import incentive, results
 from core.clock import now
 from core.events import list_events
-from pages.common import desk_action, engine, lang, require_station, tr, yuan
+from pages.common import desk_action, engine, lang, private_download, require_station, tr, yuan
 
 me = require_station("results")
 eng = engine()
@@ -17,8 +17,9 @@ ss = st.session_state
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 st.title(tr("page.results"))
-st.download_button(tr("results.download_all"), results.results_book(eng, event_id=me.event_id, lang=lang()),
-                   file_name=f"results-{me.event_id}.xlsx", mime=XLSX, key="rs_dl_all", type="primary")
+private_download(tr("results.download_all"),
+                 lambda ev=me.event_id, lg=lang(): results.results_book(eng, event_id=ev, lang=lg),
+                 file_name=f"results-{me.event_id}.xlsx", mime=XLSX, key="rs_dl_all", type="primary")
 
 STAGE_COLS = {k: tr(f"results.stage.{k}") for k in results.STAGES}
 tabs = st.tabs([tr(f"results.tab_{k}") for k in ("funnel", "premium", "gifts", "incentive", "second", "handouts")])
@@ -107,8 +108,9 @@ with tabs[3]:
                         tr(f"incentive.basis.{basis}"): r["batches"], tr("results.col.tier"): r["tier"],
                         tr("results.col.payout"): r["payout"]} for r in pay])
     st.dataframe(df, hide_index=True, width="stretch")
-    st.download_button(tr("incentive.download"), results.incentive_book(eng, event_id=me.event_id, lang=lang()),
-                       file_name=f"incentive-{me.event_id}.xlsx", mime=XLSX, key="rs_dl_incentive")
+    private_download(tr("incentive.download"),
+                     lambda ev=me.event_id, lg=lang(): results.incentive_book(eng, event_id=ev, lang=lg),
+                     file_name=f"incentive-{me.event_id}.xlsx", mime=XLSX, key="rs_dl_incentive")
 
 with tabs[4]:
     st.caption(tr("results.second_help"))
@@ -120,8 +122,9 @@ with tabs[4]:
                                     tr("results.col.caller"): r["advisor"],
                                     tr("results.col.second_reason"): tr(f"results.second.{r['reason']}")} for r in n1]),
                      hide_index=True, width="stretch")
-        st.download_button(tr("results.second_download"), results.n1_book(eng, event_id=me.event_id, lang=lang()),
-                           file_name=f"n1-{me.event_id}.xlsx", mime=XLSX, key="rs_dl_n1")
+        private_download(tr("results.second_download"),
+                         lambda ev=me.event_id, lg=lang(): results.n1_book(eng, event_id=ev, lang=lg),
+                         file_name=f"n1-{me.event_id}.xlsx", mime=XLSX, key="rs_dl_n1")
         others = [e for e in list_events(eng) if e.id != me.event_id]
         with st.form("rs_n1_load"):
             target = st.selectbox(tr("results.second_target"), [None] + [e.id for e in others], key="rs_n1_target",
@@ -146,5 +149,6 @@ with tabs[5]:
                                     tr("results.col.item"): r["item"], tr("results.col.guest"): r["name"],
                                     tr("results.col.desk"): r["desk"], tr("results.col.receipt_no"): r["receipt_no"]}
                                    for r in rows]), hide_index=True, width="stretch")
-        st.download_button(tr("results.handouts_download"), results.winners_book(eng, event_id=me.event_id, lang=lang()),
-                           file_name=f"winners-{me.event_id}.xlsx", mime=XLSX, key="rs_dl_handouts")
+        private_download(tr("results.handouts_download"),
+                         lambda ev=me.event_id, lg=lang(): results.winners_book(eng, event_id=ev, lang=lg),
+                         file_name=f"winners-{me.event_id}.xlsx", mime=XLSX, key="rs_dl_handouts")
