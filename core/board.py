@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core.clock import now
+from core.counts import event_counts
 from core.errors import DeskError
 from core.models import CALLER_ROLES, CheckIn, Customer, DrawResult, Event, GiftType, Invitation, Renewal, Setting, Staff, Vehicle
 from core.privacy import mask_name, mask_plate
@@ -113,15 +114,10 @@ def snapshot(engine: Engine, event_id: int) -> dict:
         ev = s.get(Event, event_id)
         if ev is None:
             return {}
-        arrived = s.execute(select(func.count()).select_from(CheckIn).where(
-            CheckIn.event_id == event_id, CheckIn.undone_at.is_(None))).scalar_one()
         per_advisor = {a: (n, int(p or 0)) for a, n, p in s.execute(
             select(Renewal.advisor_id, func.count(), func.sum(premium)).where(*live).group_by(Renewal.advisor_id))}
         renewals = sum(n for n, _ in per_advisor.values())
         premium_fen = sum(p for _, p in per_advisor.values())
-        arrivals = dict(s.execute(select(Invitation.advisor_id, func.count()).join(CheckIn, CheckIn.invitation_id == Invitation.id)
-                                  .where(Invitation.event_id == event_id, CheckIn.undone_at.is_(None))
-                                  .group_by(Invitation.advisor_id)).all())
         staff = s.execute(select(Staff.id, Staff.name, Staff.team, Staff.role, Staff.active)).all()
         rule = _rule(s, event_id)
         latest = s.execute(select(Renewal.created_at, Renewal.insurer, Renewal.id, Customer.name, Vehicle.plate,
@@ -141,6 +137,11 @@ def snapshot(engine: Engine, event_id: int) -> dict:
         bucket = _half_hour(Renewal.created_at, dialect)
         rhythm = s.execute(select(bucket.label("slot"), func.count(), func.sum(premium)).where(*live)
                            .group_by(bucket).order_by(bucket)).all()
+    counted = event_counts(engine, event_id=event_id)  # arrivals as every page counts them
+    arrived = counted["total"]["arrived"]
+    arrivals = {k: v["arrived"] for k, v in counted["by_caller"].items() if v["arrived"]}
+    if counted["walk_in"]["arrived"]:  # walk-ins are nobody's: the 'other' team row
+        arrivals[None] = arrivals.get(None, 0) + counted["walk_in"]["arrived"]
     rows, teams = [], {}
     ranked_ids = set()
     for sid, name, team, role, active in staff:
