@@ -94,3 +94,36 @@ def test_migration_gives_the_answer_back(store_url):
     with read_session(eng) as s:
         got = dict(s.execute(select(Invitation.id, Invitation.call_outcome)).all())
     assert got == {1: "confirmed", 2: "no_answer", 3: "not_interested"}
+
+
+def test_my_customers_page_saves_a_no_answer_and_keeps_the_confirmed(seeded_sqlite, monkeypatch):
+    """Through app.py as the caller: 确定 first, then a no-answer saved from the phone form."""
+    from streamlit.testing.v1 import AppTest
+
+    from pages.common import Station
+    from tests.test_pages import ROOT, TIMEOUT, html_text
+
+    seeded = seeded_sqlite
+    monkeypatch.setenv("DATABASE_URL", seeded.engine.url.render_as_string(hide_password=False))
+    with read_session(seeded.engine) as s:
+        inv = s.execute(select(Invitation.id).where(Invitation.advisor_id == seeded.advisor_id)
+                        .order_by(Invitation.id)).scalars().first()
+    calls.log_call(seeded.engine, invitation_id=inv, outcome="confirmed", party_size=2, staff_id=seeded.advisor_id)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.session_state["station"] = Station(staff_id=seeded.advisor_id, staff_name="陈晓东", role="advisor", desk="经理",
+                                          event_id=seeded.event_id, event_name="测试续保会")
+    at.run()
+    at.switch_page("pages/worklist.py").run()
+    at.segmented_control(key="wl_filter").set_value("all").run()
+    at.selectbox(key="wl_pick_0").set_value(inv).run()
+    at.button_group(key="wl_outcome").set_value("no_answer").run()
+    at.button_group(key="wl_reason").set_value("powered_off").run()
+    at.button(key="wl_save").click().run()
+    assert not at.exception
+    assert any("未接通（仍为确定）" in s.value for s in at.success), [s.value for s in at.success]
+    with read_session(seeded.engine) as s:
+        assert s.get(Invitation, inv).call_outcome == "confirmed"
+    assert [c["outcome"] for c in calls.history(seeded.engine, invitation_id=inv)] == ["no_answer", "confirmed"]
+    at.segmented_control(key="wl_filter").set_value("all").run()
+    at.selectbox(key=next(k for k in at.session_state if str(k).startswith("wl_pick_"))).set_value(inv).run()
+    assert "确定 · 复核未接通" in html_text(at) and "仍为确定" in html_text(at)
