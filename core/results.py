@@ -256,7 +256,7 @@ def results_book(engine: Engine, *, event_id: int, lang: str = "zh-CN") -> bytes
                                                 t("results.col.rate", lang)],
               [[stages[i], o[k], f"{o[k] / o['invited']:.1%}" if o["invited"] else "—"] for i, k in enumerate(STAGES)]),
         Sheet(t("results.sheet.populations", lang),
-              [t("results.col.population", lang), *stages, t("results.col.renewals", lang)],
+              [t("results.col.population", lang), t("results.col.count", lang), *stages[1:], t("results.col.renewals", lang)],
               [[t(f"counts.{r['population']}", lang), *(r[k] for k in STAGES), r["renewals"]] for r in f["populations"]],
               widths={0: 14}),
         Sheet(t("results.sheet.by_caller", lang),

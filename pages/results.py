@@ -41,7 +41,8 @@ with tabs[0]:
     pop_label = {"invited": tr("counts.invited"), "web": tr("counts.web"), "walk_in": tr("counts.walk_in"),
                  "total": tr("counts.total")}
     pops = pd.DataFrame([{tr("results.col.population"): pop_label[r["population"]],
-                          **{STAGE_COLS[k]: r[k] for k in results.STAGES}, tr("results.col.renewals"): r["renewals"]}
+                          tr("results.col.count"): r["invited"],  # how many of each: 邀约 is one of the rows
+                          **{STAGE_COLS[k]: r[k] for k in results.STAGES[1:]}, tr("results.col.renewals"): r["renewals"]}
                          for r in f["populations"]])
     st.dataframe(pops, hide_index=True, width="stretch", key="rs_populations")
     for key, label, first in (("by_caller", "results.by_caller", "caller"), ("by_group", "results.by_group", "group")):

@@ -149,7 +149,7 @@ def test_every_page_shows_the_same_numbers(store):
     pops = {r["客户来源"]: r for r in next(f for f in frames if "客户来源" in f.columns).to_dict("records")}
     for label, pop in (("邀约", "invited"), ("网络集客", "web"), ("现场登记", "walk_in"), ("合计", "total")):
         e = EXPECTED[pop]
-        assert (pops[label]["邀约"], pops[label]["确定"], pops[label]["到店"], pops[label]["续保"], pops[label]["单数"]) == (
+        assert (pops[label]["批数"], pops[label]["确定"], pops[label]["到店"], pops[label]["续保"], pops[label]["单数"]) == (
             e["listed"], e["confirmed"], e["arrived"], e["renewed"], e["renewals"]), label
     by_caller = next(f for f in frames if "回访人" in f.columns)
     assert by_caller["邀约"].sum() == 9 and by_caller["网络集客"].sum() == 2
