@@ -13,7 +13,7 @@ from core import board, cashier, checkin
 from core.events import add_staff, create_event
 from core.models import Invitation, Renewal, Staff
 from core.store import read_session, write_session
-from tests.e2e.conftest import shot, sign_in
+from tests.e2e.conftest import ARTIFACTS, shot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -152,6 +152,8 @@ def test_phone_board_is_one_readable_column(busy, browser):
         assert all(right <= 390 and overflow <= 0 for right, overflow in m["cards"]), m["cards"]
         assert min(m["rows"]) >= 40
         assert_no_rank_without_renewal(page)
+        page.locator(".rd-ranking tr.rd-zero").last.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "board-phone-390x844-unranked.png"))
     finally:
         page.close()
 
