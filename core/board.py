@@ -137,9 +137,9 @@ def snapshot(engine: Engine, event_id: int) -> dict:
         bucket = _half_hour(Renewal.created_at, dialect)
         rhythm = s.execute(select(bucket.label("slot"), func.count(), func.sum(premium)).where(*live)
                            .group_by(bucket).order_by(bucket)).all()
-    counted = event_counts(engine, event_id=event_id)  # arrivals as every page counts them
+    counted = event_counts(engine, event_id=event_id, breakdown=False)  # arrivals as every page counts them
     arrived = counted["total"]["arrived"]
-    arrivals = {k: v["arrived"] for k, v in counted["by_caller"].items() if v["arrived"]}
+    arrivals = dict(counted["arrived_by_caller"])
     if counted["walk_in"]["arrived"]:  # walk-ins are nobody's: the 'other' team row
         arrivals[None] = arrivals.get(None, 0) + counted["walk_in"]["arrived"]
     rows, teams = [], {}

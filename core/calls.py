@@ -261,7 +261,7 @@ def my_guests_status(engine: Engine, *, event_id: int, caller_id: int | None) ->
 
 def caller_counts(engine: Engine, *, event_id: int, caller_id: int | None) -> dict:
     """core.counts for one caller's customers (caller_id None: the whole event, walk-ins included)."""
-    return event_counts(engine, event_id=event_id, advisor_id=ALL if caller_id is None else caller_id)
+    return event_counts(engine, event_id=event_id, advisor_id=ALL if caller_id is None else caller_id, breakdown=False)
 
 
 def reassign(engine: Engine, *, invitation_ids: list[int], to_caller_id: int, staff_id: int | None,

@@ -244,7 +244,7 @@ def undo_check_in(engine: Engine, *, invitation_id: int, reason: str, desk: str,
 def counters(engine: Engine, event_id: int) -> dict:
     """The desk's live counters, as core.counts defines them: arrived batches (and people) and
     confirmed of everyone; 邀约, 网络集客 and 现场登记 apart."""
-    c = event_counts(engine, event_id=event_id)
+    c = event_counts(engine, event_id=event_id, breakdown=False)
     return {"arrived": c["total"]["arrived"], "people": c["total"]["people"], "confirmed": c["total"]["confirmed"],
             "invited": c["invited"]["listed"], "web": c["web"]["listed"], "walk_ins": c["walk_in"]["listed"],
             "total": c["total"]["listed"], "target": c["target_arrivals"]}

@@ -52,49 +52,71 @@ def _add(into: dict[str, int], row: dict[str, int]) -> None:
         into[k] += row[k]
 
 
-def event_counts(engine: Engine, *, event_id: int, advisor_id=ALL) -> dict:
-    """{'invited'|'web'|'walk_in'|'total': {stage: n}, 'list': invited + web, 'by_caller': {advisor_id:
-    {'invited': n, 'web': n, stage: n…}}, 'by_group': {group: {stage: n}}, 'target_arrivals': n}.
-    advisor_id narrows everything to one caller's invitations (None: those of no caller)."""
-    live_checkin = (select(CheckIn.invitation_id, CheckIn.party_size)
-                    .where(CheckIn.event_id == event_id, CheckIn.undone_at.is_(None)).subquery())
-    live_renewals = (select(Renewal.invitation_id, func.count().label("n"))
-                     .where(Renewal.event_id == event_id, Renewal.voided_at.is_(None))
-                     .group_by(Renewal.invitation_id).subquery())
-    arrived = live_checkin.c.invitation_id.is_not(None)
-    one = lambda cond: func.sum(case((cond, 1), else_=0))  # noqa: E731 - how many rows match
-    q = (select(Invitation.source, Invitation.group, Invitation.advisor_id, func.count(),
-                one(Invitation.call_outcome.in_(REACHED)), one(Invitation.call_outcome == "confirmed"),
-                one(arrived), func.coalesce(func.sum(live_checkin.c.party_size), 0),
-                one(live_renewals.c.n.is_not(None)), func.coalesce(func.sum(live_renewals.c.n), 0))
-         .outerjoin(live_checkin, live_checkin.c.invitation_id == Invitation.id)
-         .outerjoin(live_renewals, live_renewals.c.invitation_id == Invitation.id)
-         .where(Invitation.event_id == event_id, Invitation.cancelled.is_(False))
-         .group_by(Invitation.source, Invitation.group, Invitation.advisor_id))
+def event_counts(engine: Engine, *, event_id: int, advisor_id=ALL, breakdown: bool = True) -> dict:
+    """{'invited'|'web'|'walk_in'|'total'|'list': {stage: n}, 'arrived_by_caller': {advisor_id: n},
+    'target_arrivals': n} and, with breakdown, 'by_caller': {advisor_id: {'invited': n, 'web': n,
+    stage: n…}} and 'by_group': {group: {stage: n}}. advisor_id narrows everything to one caller's
+    invitations (None: those of no caller). The check-in desk asks on every scan (breakdown False):
+    the index ix_invitation_counts (migration 0009e) serves the grouping without a sort."""
+    key = (Invitation.source, Invitation.group, Invitation.advisor_id)
+    mine = [Invitation.event_id == event_id, Invitation.cancelled.is_(False)]
     if advisor_id is not ALL:
-        q = q.where(Invitation.advisor_id.is_(None) if advisor_id is None else Invitation.advisor_id == advisor_id)
+        mine.append(Invitation.advisor_id.is_(None) if advisor_id is None else Invitation.advisor_id == advisor_id)
+    one = lambda cond: func.sum(case((cond, 1), else_=0))  # noqa: E731 - how many rows match
+    reached, confirmed = Invitation.call_outcome.in_(REACHED), Invitation.call_outcome == "confirmed"
+    # check-ins and renewals are read from their own (small) tables, grouped; only the list is big
+    q_arrived = (select(*key, func.count(), func.coalesce(func.sum(CheckIn.party_size), 0)).select_from(CheckIn)
+                 .join(Invitation, Invitation.id == CheckIn.invitation_id)
+                 .where(CheckIn.event_id == event_id, CheckIn.undone_at.is_(None), *mine).group_by(*key))
+    q_renewed = (select(*key, func.count(func.distinct(Renewal.invitation_id)), func.count()).select_from(Renewal)
+                 .join(Invitation, Invitation.id == Renewal.invitation_id)
+                 .where(Renewal.event_id == event_id, Renewal.voided_at.is_(None), *mine).group_by(*key))
+    table: dict[tuple, list[int]] = {}  # (source, group, advisor) → listed, reached, confirmed, arrived, people, renewed, renewals
     with read_session(engine) as s:
-        rows = s.execute(q).all()
+        by = key if breakdown else key[:2]  # the desk needs no caller: fewer groups, the same index
+        for *k, n, r, c in s.execute(select(*by, func.count(), one(reached), one(confirmed)).where(*mine).group_by(*by)):
+            table[(*k, None)[:3]] = [int(n), int(r or 0), int(c or 0), 0, 0, 0, 0]
+        arrived_rows = s.execute(q_arrived).all()
+        renewed_rows = s.execute(q_renewed).all()
         target = s.execute(select(Event.target_arrivals).where(Event.id == event_id)).scalar_one_or_none() or 0
-    out = {p: _zero() for p in POPULATIONS}
-    out["list"] = _zero()
-    by_caller: dict = {}
-    by_group: dict = {}
-    for source, group, advisor, n, reached, confirmed, arrived_n, people, renewed, renewals in rows:
-        pop = population(source, group)
-        row = {"listed": int(n), "reached": int(reached or 0), "confirmed": int(confirmed or 0),
-               "arrived": int(arrived_n or 0), "people": int(people or 0), "renewed": int(renewed or 0),
-               "renewals": int(renewals or 0)}
-        if pop == "walk_in":  # registered at the door: counted once checked in, never called
-            row.update(listed=row["arrived"], reached=0, confirmed=0)
-        _add(out[pop], row)
-        _add(out["total"], row)
-        if pop == "walk_in":
-            continue
-        _add(out["list"], row)
-        _add(by_group.setdefault(group, _zero()), row)
-        caller = by_caller.setdefault(advisor, {"invited": 0, "web": 0, **_zero()})
-        caller[pop] += row["listed"]
-        _add(caller, row)
-    out["by_caller"], out["by_group"], out["target_arrivals"] = by_caller, by_group, target
+    out = {p: _zero() for p in (*POPULATIONS, "list")}
+    for (source, group, _), v in table.items():
+        _add_row(out, population(source, group), v)
+    arrived_by_caller: dict = {}
+    for source, group, advisor, n, people in arrived_rows:
+        _add_row(out, population(source, group), [0, 0, 0, int(n), int(people or 0), 0, 0])
+        if population(source, group) != "walk_in":
+            arrived_by_caller[advisor] = arrived_by_caller.get(advisor, 0) + int(n)
+    for source, group, advisor, n, renewals in renewed_rows:
+        _add_row(out, population(source, group), [0, 0, 0, 0, 0, int(n), int(renewals or 0)])
+    out["arrived_by_caller"], out["target_arrivals"] = arrived_by_caller, target
+    if breakdown:
+        for source, group, advisor, n, people in arrived_rows:
+            table.setdefault((source, group, advisor), [0] * 7)[3:5] = [int(n), int(people or 0)]
+        for source, group, advisor, n, renewals in renewed_rows:
+            table.setdefault((source, group, advisor), [0] * 7)[5:7] = [int(n), int(renewals or 0)]
+        by_caller: dict = {}
+        by_group: dict = {}
+        for (source, group, advisor), v in table.items():
+            pop = population(source, group)
+            if pop == "walk_in":  # walk-ins belong to no caller and to no group of the list
+                continue
+            row = dict(zip(STAGES, v))
+            _add(by_group.setdefault(group, _zero()), row)
+            caller = by_caller.setdefault(advisor, {"invited": 0, "web": 0, **_zero()})
+            caller[pop] += row["listed"]
+            _add(caller, row)
+        out["by_caller"], out["by_group"] = by_caller, by_group
     return out
+
+
+def _add_row(out: dict, pop: str, values: list[int]) -> None:
+    """Add one row of figures to its population, the total and (not for walk-ins) the list. A
+    walk-in is counted once checked in and is never called: listed = arrived, no answers."""
+    row = dict(zip(STAGES, values))
+    if pop == "walk_in":
+        row.update(listed=row["arrived"], reached=0, confirmed=0)
+    _add(out[pop], row)
+    _add(out["total"], row)
+    if pop != "walk_in":
+        _add(out["list"], row)
