@@ -21,7 +21,8 @@ Cancelled invitations are counted nowhere. The stages, in each population:
 
 Per caller (``by_caller``, keyed by the invitation's advisor) and per group (``by_group``) the
 figures are the caller's / group's part of the list (邀约 + 网络集客); walk-ins belong to no caller.
-One grouped query, so the check-in desk can afford it on every scan.
+Three small reads (the list through a covering index, check-ins, renewals), so the check-in
+desk can afford them on every scan.
 """
 from __future__ import annotations
 
