@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core.clock import now
+from core.counts import event_counts
 from core.errors import DeskError
 from core.models import CALLER_ROLES, CheckIn, Customer, DrawResult, Event, GiftType, Invitation, Renewal, Setting, Staff, Vehicle
 from core.privacy import mask_name, mask_plate
@@ -113,15 +114,10 @@ def snapshot(engine: Engine, event_id: int) -> dict:
         ev = s.get(Event, event_id)
         if ev is None:
             return {}
-        arrived = s.execute(select(func.count()).select_from(CheckIn).where(
-            CheckIn.event_id == event_id, CheckIn.undone_at.is_(None))).scalar_one()
         per_advisor = {a: (n, int(p or 0)) for a, n, p in s.execute(
             select(Renewal.advisor_id, func.count(), func.sum(premium)).where(*live).group_by(Renewal.advisor_id))}
         renewals = sum(n for n, _ in per_advisor.values())
         premium_fen = sum(p for _, p in per_advisor.values())
-        arrivals = dict(s.execute(select(Invitation.advisor_id, func.count()).join(CheckIn, CheckIn.invitation_id == Invitation.id)
-                                  .where(Invitation.event_id == event_id, CheckIn.undone_at.is_(None))
-                                  .group_by(Invitation.advisor_id)).all())
         staff = s.execute(select(Staff.id, Staff.name, Staff.team, Staff.role, Staff.active)).all()
         rule = _rule(s, event_id)
         latest = s.execute(select(Renewal.created_at, Renewal.insurer, Renewal.id, Customer.name, Vehicle.plate,
@@ -141,6 +137,11 @@ def snapshot(engine: Engine, event_id: int) -> dict:
         bucket = _half_hour(Renewal.created_at, dialect)
         rhythm = s.execute(select(bucket.label("slot"), func.count(), func.sum(premium)).where(*live)
                            .group_by(bucket).order_by(bucket)).all()
+    counted = event_counts(engine, event_id=event_id, breakdown=False)  # arrivals as every page counts them
+    arrived = counted["total"]["arrived"]
+    arrivals = dict(counted["arrived_by_caller"])
+    if counted["walk_in"]["arrived"]:  # walk-ins are nobody's: the 'other' team row
+        arrivals[None] = arrivals.get(None, 0) + counted["walk_in"]["arrived"]
     rows, teams = [], {}
     ranked_ids = set()
     for sid, name, team, role, active in staff:
@@ -203,15 +204,24 @@ def _key(r: dict, rule: str = "renewals") -> tuple[int, int]:
 
 def rank(rows: list[dict], rule: str = "renewals") -> list[dict]:
     """By renewals then premium (or premium then renewals); equal on both = equal rank (1, 1, 3);
-    name breaks display ties."""
+    name breaks display ties. Nobody is ranked for nothing: a row with no renewal and no premium
+    gets rank None and comes after the ranked ones (the board shows "—")."""
     ordered = sorted(rows, key=lambda r: (-_key(r, rule)[0], -_key(r, rule)[1], r["name"]))
     out, prev, prev_rank = [], None, 0
     for i, r in enumerate(ordered, 1):
         key = _key(r, rule)
+        if not any(key):
+            out.append({**r, "rank": None})
+            continue
         prev_rank = prev_rank if key == prev else i
         prev = key
         out.append({**r, "rank": prev_rank})
     return out
+
+
+def _place(r: dict) -> float:
+    """A rank to compare: the unranked are behind everyone."""
+    return float("inf") if r["rank"] is None else r["rank"]
 
 
 def rank_moves_since(before: list[dict], after: list[dict], mover: int, rule: str = "renewals") -> dict[int, str]:
@@ -223,14 +233,14 @@ def rank_moves_since(before: list[dict], after: list[dict], mover: int, rule: st
     if mover not in a or mover not in b:
         return {}
     moves = {}
-    if a[mover]["rank"] < b[mover]["rank"]:
+    if b[mover]["rank"] is not None and _place(a[mover]) < _place(b[mover]):  # entering the ranking is no move
         moves[mover] = "up"
     for sid, now_row in a.items():
         if sid == mover or sid not in b:
             continue
         was_ahead = _key(b[sid], rule) > _key(b[mover], rule)
         still_ahead = _key(now_row, rule) > _key(a[mover], rule)
-        if was_ahead and not still_ahead and now_row["rank"] > b[sid]["rank"]:
+        if was_ahead and not still_ahead and _place(now_row) > _place(b[sid]):
             moves[sid] = "down"
     return moves
 
@@ -241,7 +251,8 @@ def rank_moves(previous: dict[int, int], ranking: list[dict]) -> dict[int, str]:
     moves = {}
     for r in ranking:
         before = previous.get(r["staff_id"])
-        moves[r["staff_id"]] = "" if before is None or before == r["rank"] else ("up" if r["rank"] < before else "down")
+        moves[r["staff_id"]] = ("" if before is None or before == r["rank"] or r["rank"] is None
+                                else ("up" if r["rank"] < before else "down"))
     return moves
 
 

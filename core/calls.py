@@ -1,7 +1,12 @@
 """Before the event (N-12 … N-1): the callers' worklists and the call log.
 
-One row per call (CallLog); Invitation.call_outcome keeps the latest outcome, which the
-check-in counters and the import read. The worklist is sorted so the next call to make is on top.
+One row per call (CallLog). Invitation.call_outcome is the customer's standing: the latest
+*decisive* outcome (确定 confirmed, 不确定 unsure, 无意向 not interested — a 确定 with a new arrival
+time is a decisive 确定 again). A call that reaches nobody (未接通: no answer, busy, switched off,
+rejected…) is recorded and shown in the history, but it never replaces a decisive answer: a
+customer who said 确定 and misses the N-1 re-confirm call is still confirmed ("确定 · 复核未接通").
+Only a customer never reached stands at 未接通. Every count (core.counts) reads the standing.
+The worklist is sorted so the next call to make is on top.
 """
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from sqlmodel import Session
 
 from core.audit import run_action
 from core.clock import now
+from core.counts import ALL, event_counts
 from core.errors import DeskError
 from core.models import (CALL_OUTCOMES, CALL_REASONS, CallLog, CallPlan, CheckIn, Customer, Event, Invitation,
                          Renewal, Staff, Vehicle)
@@ -21,6 +27,13 @@ from core.store import read_session
 from core.validate import clean, format_plate
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+DECISIVE = ("confirmed", "unsure", "not_interested")  # an answer; 未接通 is only a call that reached nobody
+
+
+def standing(before: str | None, outcome: str) -> str:
+    """The customer's outcome after a call with this outcome: a decisive answer replaces anything;
+    a call that reached nobody keeps the decisive answer given before."""
+    return outcome if outcome in DECISIVE or before not in DECISIVE else before
 
 # Worklist ranks: the smaller, the sooner the call.
 RANK_RECONFIRM = 0  # confirmed, event tomorrow (N-1) or today: call to re-confirm
@@ -36,8 +49,10 @@ RANK_NAMES = {RANK_RECONFIRM: "reconfirm", RANK_NEW: "new", RANK_RETRY: "retry",
               RANK_NOT_INTERESTED: "not_interested"}
 
 
-def rank(outcome: str | None, last_at: datetime | None, *, today: date, event_date: date, arrived: bool = False) -> int:
-    """Where a customer stands in the caller's queue (see the RANK_ constants)."""
+def rank(outcome: str | None, last_at: datetime | None, *, today: date, event_date: date, arrived: bool = False,
+         last_outcome: str | None = None) -> int:
+    """Where a customer stands in the caller's queue (see the RANK_ constants). outcome is the
+    standing; last_outcome the latest call's own (a missed re-confirm is tried again later)."""
     called_today = last_at is not None and last_at.date() == today
     if arrived:
         return RANK_ARRIVED
@@ -45,7 +60,10 @@ def rank(outcome: str | None, last_at: datetime | None, *, today: date, event_da
         return RANK_NOT_INTERESTED
     if outcome == "confirmed":
         reconfirm_due = today >= event_date - timedelta(days=1)
-        return RANK_RECONFIRM if reconfirm_due and not called_today else RANK_CONFIRMED
+        if reconfirm_due and not called_today:
+            return RANK_RECONFIRM
+        missed = reconfirm_due and last_outcome is not None and last_outcome not in DECISIVE
+        return RANK_LATER if missed else RANK_CONFIRMED
     if outcome is None or last_at is None:
         return RANK_NEW if outcome is None else RANK_RETRY
     if called_today:
@@ -56,8 +74,9 @@ def rank(outcome: str | None, last_at: datetime | None, *, today: date, event_da
 def log_call(engine: Engine, *, invitation_id: int, outcome: str, reason: str = "", party_size: int = 1,
              expected_arrival: str = "", note: str = "", sms_sent: bool = False, sms_receipt: bool = False,
              staff_id: int | None, desk: str = "") -> dict:
-    """Record one call and make its outcome the invitation's current one. A caller logs calls on
-    their own customers; a manager on anyone's."""
+    """Record one call; a decisive outcome becomes the invitation's standing, a call that reached
+    nobody keeps the standing it had (see the module's docstring). A caller logs calls on their own
+    customers; a manager on anyone's."""
     note_c, arrival = clean(note)[:300], clean(expected_arrival)
     reason = clean(reason)
 
@@ -90,11 +109,12 @@ def log_call(engine: Engine, *, invitation_id: int, outcome: str, reason: str = 
                       sms_sent=bool(sms_sent), sms_receipt=bool(sms_receipt))
         s.add(row)
         before = inv.call_outcome
-        inv.call_outcome = outcome
+        inv.call_outcome = standing(before, outcome)
         if outcome == "confirmed":
             inv.party_size = size
         s.flush()
-        return {"call_id": row.id, "invitation_id": inv.id, "outcome": outcome, "from": before}
+        return {"call_id": row.id, "invitation_id": inv.id, "outcome": outcome, "from": before,
+                "standing": inv.call_outcome, "kept": inv.call_outcome != outcome}
 
     return run_action(engine, "log_call", body, event_id=None, desk=desk, staff_id=staff_id,
                       raw=f"#{invitation_id} {outcome} {reason}")
@@ -105,7 +125,8 @@ def worklist(engine: Engine, *, event_id: int, caller_id: int | None, today: dat
     today = today or now().date()
     with read_session(engine) as s:
         event = s.get(Event, event_id)
-        q = (select(Invitation.id, Invitation.code, Invitation.group, Invitation.call_outcome, Invitation.party_size,
+        q = (select(Invitation.id, Invitation.code, Invitation.group, Invitation.source, Invitation.call_outcome,
+                    Invitation.party_size,
                     Invitation.advisor_id, Invitation.customer_id, Customer.name, Customer.phone,
                     Staff.name.label("advisor"))
              .join(Customer, Customer.id == Invitation.customer_id)
@@ -114,7 +135,6 @@ def worklist(engine: Engine, *, event_id: int, caller_id: int | None, today: dat
         if caller_id is not None:
             q = q.where(Invitation.advisor_id == caller_id)
         rows = s.execute(q).all()
-        ids = [r.id for r in rows]
         last: dict[int, tuple] = {}
         counts: dict[int, int] = {}
         for inv_id, n, at in s.execute(select(CallLog.invitation_id, func.count(), func.max(CallLog.at))
@@ -126,6 +146,7 @@ def worklist(engine: Engine, *, event_id: int, caller_id: int | None, today: dat
                 last_call[c.invitation_id] = c
         arrived = set(s.execute(select(CheckIn.invitation_id).where(CheckIn.event_id == event_id,
                                                                    CheckIn.undone_at.is_(None))).scalars())
+        rows = [r for r in rows if r.source != "walk_in" or r.id in arrived]  # as core.counts counts walk-ins
         customers = {r.customer_id for r in rows}
         vehicles: dict[int, list] = {}
         if customers:
@@ -146,9 +167,12 @@ def worklist(engine: Engine, *, event_id: int, caller_id: int | None, today: dat
             "compulsory_expiry": min((v.compulsory_expiry for v in vs if v.compulsory_expiry), default=None),
             "calls": counts.get(r.id, 0), "last_at": last.get(r.id),
             "last_reason": lc.reason if lc else "", "expected_arrival": lc.expected_arrival if lc else "",
+            "last_outcome": lc.outcome if lc else None,
+            # the latest call reached nobody, the standing is an earlier answer: 确定 · 复核未接通
+            "kept": bool(lc and lc.outcome != r.call_outcome and r.call_outcome in DECISIVE),
             "arrived": r.id in arrived,
             "rank": rank(r.call_outcome, last.get(r.id), today=today, event_date=event.event_date,
-                         arrived=r.id in arrived),
+                         arrived=r.id in arrived, last_outcome=lc.outcome if lc else None),
             "_expiry": min(expiries, default=date.max),
         })
     out.sort(key=lambda g: (g["rank"], g["last_at"] or datetime.min, g["_expiry"], g["invitation_id"]))
@@ -158,14 +182,19 @@ def worklist(engine: Engine, *, event_id: int, caller_id: int | None, today: dat
 
 
 def history(engine: Engine, *, invitation_id: int) -> list[dict]:
-    """Every call on one invitation, newest first."""
+    """Every call on one invitation, newest first, each with the standing it left ('standing'
+    differs from 'outcome' for a call that reached nobody after an answer: 未接通 · 仍为确定)."""
     with read_session(engine) as s:
         rows = s.execute(select(CallLog, Staff.name).outerjoin(Staff, Staff.id == CallLog.caller_id)
                          .where(CallLog.invitation_id == invitation_id)
-                         .order_by(CallLog.at.desc(), CallLog.id.desc())).all()
-    return [{"at": c.at, "caller": name or "", "outcome": c.outcome, "reason": c.reason, "party_size": c.party_size,
-             "expected_arrival": c.expected_arrival, "note": c.note, "sms_sent": c.sms_sent,
-             "sms_receipt": c.sms_receipt} for c, name in rows]
+                         .order_by(CallLog.at, CallLog.id)).all()
+    out, now_standing = [], None
+    for c, name in rows:
+        now_standing = standing(now_standing, c.outcome)
+        out.append({"at": c.at, "caller": name or "", "outcome": c.outcome, "standing": now_standing,
+                    "reason": c.reason, "party_size": c.party_size, "expected_arrival": c.expected_arrival,
+                    "note": c.note, "sms_sent": c.sms_sent, "sms_receipt": c.sms_receipt})
+    return out[::-1]
 
 
 def callers(engine: Engine) -> list[Staff]:
@@ -221,14 +250,18 @@ def my_guests_status(engine: Engine, *, event_id: int, caller_id: int | None) ->
                                                         Renewal.voided_at.is_(None)).scalar_subquery().label("renewals"))
             .join(Customer, Customer.id == Invitation.customer_id)
             .join(CheckIn, CheckIn.invitation_id == Invitation.id)
-            .where(Invitation.event_id == event_id, mine, CheckIn.undone_at.is_(None))
+            .where(Invitation.event_id == event_id, mine, Invitation.cancelled.is_(False), CheckIn.undone_at.is_(None))
             .order_by(CheckIn.at.desc())).all()
-        confirmed = s.execute(select(func.count()).where(Invitation.event_id == event_id, mine,
-                                                         Invitation.call_outcome == "confirmed")).scalar_one()
     guests = [{"invitation_id": r.id, "name": r.name, "phone": r.phone or "", "at": r.at, "party_size": r.party_size,
                "desk": r.desk, "renewed": r.renewals > 0, "confirmed": r.call_outcome == "confirmed"} for r in rows]
-    return {"arrived": len(guests), "renewed": sum(g["renewed"] for g in guests),
-            "waiting": sum(not g["renewed"] for g in guests), "confirmed": confirmed, "guests": guests}
+    c = caller_counts(engine, event_id=event_id, caller_id=caller_id)["total"]
+    return {"arrived": c["arrived"], "renewed": c["renewed"], "waiting": sum(not g["renewed"] for g in guests),
+            "confirmed": c["confirmed"], "guests": guests}
+
+
+def caller_counts(engine: Engine, *, event_id: int, caller_id: int | None) -> dict:
+    """core.counts for one caller's customers (caller_id None: the whole event, walk-ins included)."""
+    return event_counts(engine, event_id=event_id, advisor_id=ALL if caller_id is None else caller_id, breakdown=False)
 
 
 def reassign(engine: Engine, *, invitation_ids: list[int], to_caller_id: int, staff_id: int | None,

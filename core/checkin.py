@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -11,7 +11,8 @@ from core import codes, lookup
 from core.audit import bind_event, run_action
 from core.clock import now
 from core.errors import DeskError
-from core.models import CheckIn, Customer, Event, Invitation, Staff, Vehicle
+from core.models import CheckIn, Customer, Invitation, Staff, Vehicle
+from core.counts import event_counts
 from core.store import read_session
 from core.validate import clean, normalize_phone, normalize_plate
 
@@ -241,16 +242,9 @@ def undo_check_in(engine: Engine, *, invitation_id: int, reason: str, desk: str,
 
 
 def counters(engine: Engine, event_id: int) -> dict:
-    """Arrived batches / confirmed / invited, for the desk's live counters (two reads)."""
-    live = CheckIn.undone_at.is_(None)
-    with read_session(engine) as s:
-        arrived, people = s.execute(select(func.count(), func.coalesce(func.sum(CheckIn.party_size), 0))
-                                    .where(CheckIn.event_id == event_id, live)).one()
-        invited, confirmed, walk_ins, target = s.execute(
-            select(func.count(Invitation.id).filter(Invitation.source == "import"),
-                   func.count(Invitation.id).filter(Invitation.call_outcome == "confirmed"),
-                   func.count(Invitation.id).filter(Invitation.source == "walk_in"),
-                   select(Event.target_arrivals).where(Event.id == event_id).scalar_subquery())
-            .where(Invitation.event_id == event_id)).one()
-    return {"arrived": arrived, "people": int(people), "confirmed": confirmed, "invited": invited,
-            "walk_ins": walk_ins, "target": target}
+    """The desk's live counters, as core.counts defines them: arrived batches (and people) and
+    confirmed of everyone; 邀约, 网络集客 and 现场登记 apart."""
+    c = event_counts(engine, event_id=event_id, breakdown=False)
+    return {"arrived": c["total"]["arrived"], "people": c["total"]["people"], "confirmed": c["total"]["confirmed"],
+            "invited": c["invited"]["listed"], "web": c["web"]["listed"], "walk_ins": c["walk_in"]["listed"],
+            "total": c["total"]["listed"], "target": c["target_arrivals"]}

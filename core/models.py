@@ -79,7 +79,10 @@ class Vehicle(SQLModel, table=True):
 
 # --- invitations and the desks ------------------------------------------------------------
 class Invitation(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("event_id", "customer_id", name="uq_invitation_event_customer"),)
+    __table_args__ = (UniqueConstraint("event_id", "customer_id", name="uq_invitation_event_customer"),
+                      # core.counts groups an event's list by these, on every check-in: read from the index alone
+                      Index("ix_invitation_counts", "event_id", "source", "group", "advisor_id", "cancelled",
+                            "call_outcome"))
     id: Optional[int] = Field(default=None, primary_key=True)
     event_id: int = Field(foreign_key="event.id", index=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)

@@ -1,15 +1,18 @@
 """The nightly report (before 22:30) in the exact text the plan prescribes, and the same figures
 per caller. Counted in 批 (batches): one invitation called that day is one batch, counted once,
-by the outcome of its last call that day."""
+by the outcome of its last call that day (the day's calls, not the customers' standing). The
+list's make-up and each caller's customers are core.counts' figures: 保有 + 自然 + 流失 = 邀约 (共计),
+网络集客 apart, then 名单合计."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from core.models import CALL_OUTCOMES, CallLog, CallPlan, Event, Invitation, Staff
+from core.models import CALL_OUTCOMES, CallLog, CallPlan, Event, Staff
+from core.counts import event_counts
 from core.store import read_session
 
 OUTCOME_ZH = {"confirmed": "确定", "unsure": "不确定", "no_answer": "未接通", "not_interested": "无意向"}
@@ -70,15 +73,9 @@ def day_figures(engine: Engine, *, event_id: int, day: date) -> tuple[DayFigures
 
 
 def make_up(engine: Engine, *, event_id: int) -> dict[str, int]:
-    """The invited list by group (walk-ins and cancelled invitations are not part of it)."""
-    with read_session(engine) as s:
-        rows = s.execute(select(Invitation.group, func.count()).where(
-            Invitation.event_id == event_id, Invitation.cancelled.is_(False), Invitation.source != "walk_in")
-            .group_by(Invitation.group)).all()
-    counts = {"retained": 0, "natural": 0, "lost": 0, "web": 0}
-    for g, n in rows:
-        counts[g] = counts.get(g, 0) + n
-    return counts
+    """The list by group (core.counts: cancelled invitations and walk-ins are not on it)."""
+    by_group = event_counts(engine, event_id=event_id)["by_group"]
+    return {g: by_group.get(g, {}).get("listed", 0) for g in ("retained", "natural", "lost", "web")}
 
 
 def report_lines(*, day: date, store: str, planned_calls: int, planned_sms: int, total: DayFigures,
@@ -90,10 +87,13 @@ def report_lines(*, day: date, store: str, planned_calls: int, planned_sms: int,
         f"不确定{o['unsure']}批，未接通{o['no_answer']}批，无意向{o['not_interested']}批。",
         f"{d}，{store}计划短信回访{planned_sms}批，实际{total.sms_sent}批，回执确认{total.sms_receipts}批。",
     ]
+    invited = sum(groups.get(g, 0) for g in ("retained", "natural", "lost"))
     parts = f"保有{groups.get('retained', 0)}批，自然{groups.get('natural', 0)}批，流失{groups.get('lost', 0)}批"
-    if groups.get("web"):
-        parts += f"，网络集客{groups['web']}批"
-    lines.append(f"{store}，客户构成为：{parts}，共计{sum(groups.values())}批。")
+    if groups.get("web"):  # web leads apart from 共计 (邀约), then the labelled list total
+        lines.append(f"{store}，客户构成为：{parts}，共计{invited}批；另有网络集客{groups['web']}批，"
+                     f"名单合计{invited + groups['web']}批。")
+    else:
+        lines.append(f"{store}，客户构成为：{parts}，共计{invited}批。")
     return lines
 
 
@@ -103,16 +103,16 @@ def nightly(engine: Engine, *, event_id: int, day: date) -> NightlyReport:
         event = s.get(Event, event_id)
         plan = s.execute(select(CallPlan).where(CallPlan.event_id == event_id, CallPlan.day == day)).scalar_one_or_none()
         names = dict(s.execute(select(Staff.id, Staff.name)).all())
-        assigned = dict(s.execute(select(Invitation.advisor_id, func.count()).where(
-            Invitation.event_id == event_id, Invitation.cancelled.is_(False)).group_by(Invitation.advisor_id)).all())
+    mine = event_counts(engine, event_id=event_id)["by_caller"]
     store = event.store_name or event.name
     planned_calls, planned_sms = (plan.planned_calls, plan.planned_sms) if plan else (0, 0)
     total, per = day_figures(engine, event_id=event_id, day=day)
     groups = make_up(engine, event_id=event_id)
     table = []
-    for caller in sorted(set(per) | {k for k in assigned if k is not None}, key=lambda k: (k is None, names.get(k, ""))):
+    for caller in sorted(set(per) | {k for k in mine if k is not None}, key=lambda k: (k is None, names.get(k, ""))):
         f = per.get(caller, DayFigures())
-        table.append({"caller_id": caller, "caller": names.get(caller, "—"), "assigned": assigned.get(caller, 0),
+        table.append({"caller_id": caller, "caller": names.get(caller, "—"),
+                      "invited": mine.get(caller, {}).get("invited", 0), "web": mine.get(caller, {}).get("web", 0),
                       "called": f.called, **f.outcomes, "sms_sent": f.sms_sent, "sms_receipts": f.sms_receipts})
     return NightlyReport(day=day, store=store, planned_calls=planned_calls, planned_sms=planned_sms, total=total,
                          per_caller=table, make_up=groups,

@@ -1,9 +1,10 @@
 """After the event (N+1): the funnel, premium by insurer and payment, gifts left, the N+1 list
 (二次邀约), winners and hand-outs, and one workbook for the general manager.
 
-Funnel stages, per invitation of the list (walk-ins and cancelled invitations excluded):
-invited → reached (the latest call was answered: 确定 / 不确定 / 无意向) → confirmed (确定)
-→ arrived (a live check-in) → renewed (a live renewal)."""
+The funnel counts what core.counts defines, nothing of its own: invited (邀约) → reached (the
+customer's standing is an answer: 确定 / 不确定 / 无意向) → confirmed (确定) → arrived (a live check-in)
+→ renewed (at least one live renewal), in 批. Web leads (网络集客) and walk-ins (现场登记) are
+counted apart and added in the 合计 row; per caller and per group is the list (邀约 + 网络集客)."""
 from __future__ import annotations
 
 from datetime import date
@@ -20,6 +21,7 @@ from core.errors import DeskError
 from core.i18n import t
 from core.models import (CheckIn, Customer, DrawResult, Event, GiftIssue, GiftType, Invitation, Renewal, Staff,
                          Vehicle)
+from core.counts import POPULATIONS, event_counts
 from core.store import read_session
 from core.validate import format_plate
 from core.xlsx import Sheet, write_book
@@ -48,33 +50,29 @@ def _guest_rows(s: Session, event_id: int) -> list[dict]:
              "renewed_no_gift": r.id in no_gift} for r in rows]
 
 
-def _stages(rows: list[dict]) -> dict[str, int]:
-    listed = [r for r in rows if not r["walk_in"]]
-    return {"invited": len(listed),
-            "reached": sum(r["outcome"] in REACHED for r in listed),
-            "confirmed": sum(r["outcome"] == "confirmed" for r in listed),
-            "arrived": sum(r["arrived"] for r in listed),
-            "renewed": sum(r["renewed"] for r in listed)}
+def _stages(c: dict) -> dict[str, int]:
+    """core.counts' figures under the funnel's names (listed → invited)."""
+    return {"invited": c["listed"], "reached": c["reached"], "confirmed": c["confirmed"], "arrived": c["arrived"],
+            "renewed": c["renewed"]}
 
 
 def funnel(engine: Engine, *, event_id: int) -> dict:
-    """{'overall': stages, 'by_caller': [{caller, **stages}], 'by_group': [{group, **stages}],
-    'walk_ins': {arrived, renewed}}."""
+    """{'overall': stages of 邀约, 'populations': [{population, **stages, renewals}] for 邀约 / 网络集客 /
+    现场登记 / 合计, 'by_caller': [{caller, invited, web, **stages}], 'by_group': [{group, **stages}],
+    'walk_ins': {arrived, renewed}} — all from core.counts.event_counts."""
+    c = event_counts(engine, event_id=event_id)
     with read_session(engine) as s:
-        rows = _guest_rows(s, event_id)
-    by_caller: dict[str, list] = {}
-    by_group: dict[str, list] = {}
-    for r in rows:
-        if r["walk_in"]:
-            continue
-        by_caller.setdefault(r["advisor"] or "—", []).append(r)
-        by_group.setdefault(r["group"], []).append(r)
-    walk = [r for r in rows if r["walk_in"]]
-    return {"overall": _stages(rows),
-            "by_caller": [{"caller": k, **_stages(v)} for k, v in sorted(by_caller.items())],
-            "by_group": [{"group": g, **_stages(by_group[g])} for g in ("retained", "lost", "natural", "web")
-                         if g in by_group],
-            "walk_ins": {"arrived": sum(r["arrived"] for r in walk), "renewed": sum(r["renewed"] for r in walk)}}
+        names = dict(s.execute(select(Staff.id, Staff.name)).all())
+    by_caller = sorted(({"caller": names.get(k, "—") if k is not None else "—", **_stages(v),
+                         "invited": v["invited"], "web": v["web"]} for k, v in c["by_caller"].items()),
+                       key=lambda r: (r["caller"] == "—", r["caller"]))
+    return {"overall": _stages(c["invited"]),
+            "populations": [{"population": p, **_stages(c[p]), "renewals": c[p]["renewals"]} for p in POPULATIONS],
+            "list": _stages(c["list"]),
+            "by_caller": by_caller,
+            "by_group": [{"group": g, **_stages(c["by_group"][g])} for g in ("retained", "lost", "natural", "web")
+                         if g in c["by_group"]],
+            "walk_ins": {"arrived": c["walk_in"]["arrived"], "renewed": c["walk_in"]["renewed"]}}
 
 
 def premium(engine: Engine, *, event_id: int) -> dict[str, list[dict]]:
@@ -257,12 +255,18 @@ def results_book(engine: Engine, *, event_id: int, lang: str = "zh-CN") -> bytes
         Sheet(t("results.sheet.funnel", lang), [t("results.col.stage", lang), t("results.col.count", lang),
                                                 t("results.col.rate", lang)],
               [[stages[i], o[k], f"{o[k] / o['invited']:.1%}" if o["invited"] else "—"] for i, k in enumerate(STAGES)]),
-        Sheet(t("results.sheet.by_caller", lang), [t("results.col.caller", lang), *stages],
-              [[r["caller"], *(r[k] for k in STAGES)] for r in f["by_caller"]],
-              totals=[t("results.total", lang), *(o[k] for k in STAGES)]),
+        Sheet(t("results.sheet.populations", lang),
+              [t("results.col.population", lang), t("results.col.count", lang), *stages[1:], t("results.col.renewals", lang)],
+              [[t(f"counts.{r['population']}", lang), *(r[k] for k in STAGES), r["renewals"]] for r in f["populations"]],
+              widths={0: 14}),
+        Sheet(t("results.sheet.by_caller", lang),
+              [t("results.col.caller", lang), stages[0], t("counts.web", lang), *stages[1:]],
+              [[r["caller"], r["invited"], r["web"], *(r[k] for k in STAGES[1:])] for r in f["by_caller"]],
+              totals=[t("results.total", lang), o["invited"], f["populations"][1]["invited"],
+                      *(f["list"][k] for k in STAGES[1:])]),
         Sheet(t("results.sheet.by_group", lang), [t("results.col.group", lang), *stages],
               [[t(f"group.{r['group']}", lang), *(r[k] for k in STAGES)] for r in f["by_group"]],
-              totals=[t("results.total", lang), *(o[k] for k in STAGES)]),
+              totals=[t("results.total", lang), *(f["list"][k] for k in STAGES)]),
     ]
     for key, label in (("insurer", "results.sheet.by_insurer"), ("payment", "results.sheet.by_payment")):
         rows = p[key]

@@ -64,6 +64,7 @@ st.html("""<style>
 .rd-rank.small td {font-size: calc(28 * var(--u)); height: calc(46 * var(--u));}
 .rd-rank tr.top1 {background: #ffe066;} .rd-rank tr.top2 {background: #e9ecef;} .rd-rank tr.top3 {background: #f4d1a6;}
 .rd-up {color: #2b8a3e;} .rd-down {color: #c92a2a;}
+.rd-rank tr.rd-zero td {color: #888;} .rd-rank tr.rd-more td {color: #888; font-size: calc(24 * var(--u)); text-align: center;}
 .rd-ticker div {font-size: calc(26 * var(--u)); line-height: calc(42 * var(--u)); border-bottom: 1px dashed #ddd; white-space: nowrap; overflow: hidden;
   text-overflow: ellipsis;}
 .rd-tag {display: inline-block; font-size: calc(24 * var(--u)); line-height: calc(32 * var(--u)); padding: 0 calc(8 * var(--u)); margin-right: calc(8 * var(--u)); border-radius: calc(8 * var(--u));
@@ -95,7 +96,7 @@ st.html("""<style>
   .rd-rank th {font-size: 14px; height: 32px; padding: 0 4px;}
   .rd-rank td, .rd-rank.small td {font-size: 18px; height: 40px; padding: 0 4px;}
   .rd-ticker div {font-size: 16px; line-height: 30px;} .rd-tag {font-size: 14px; line-height: 22px;}
-  .rd-page {display: none;}
+  .rd-page, .rd-tvonly {display: none;}
   .rd-chartbox {min-height: 220px;}
   .rd-chart {gap: 2px; height: 200px; flex: none;}
   .rd-chart .val, .rd-chart .lab {font-size: 12px; line-height: 18px;}
@@ -160,16 +161,36 @@ def page_of(items: list, per_page: int) -> tuple[list[tuple[dict, str]], str]:
             f"<span class='rd-page'> · {i + 1}/{pages}</span>")
 
 
+def ranking_rows(ranking: list[dict], per_page: int = RANK_ROWS) -> tuple[list[tuple[dict, str]], str, int]:
+    """The ranked first (paged as page_of does), then the unranked (no renewal yet, shown with "—")
+    where there is room on a one-page TV ranking; those left out are counted in one TV-only row
+    ("另有 N 位尚未开单") instead of adding pages. The phone, which scrolls, shows every row."""
+    ranked = [r for r in ranking if r["rank"] is not None]
+    unranked = [r for r in ranking if r["rank"] is None]
+    if unranked and len(ranking) > per_page:
+        per_page -= 1  # one row for the count of the others
+    if len(ranked) <= per_page:
+        room = per_page - len(ranked)
+        rows = [(r, "") for r in ranked] + [(r, "" if i < room else "rd-off") for i, r in enumerate(unranked)]
+        return rows, "", max(0, len(unranked) - room)
+    rows, page = page_of(ranked, per_page)
+    return rows + [(r, "rd-off") for r in unranked], page, len(unranked)
+
+
 def ranking_panel(snap: dict) -> str:
     rule = snap.get("rule", "renewals")
-    rows, page = page_of(snap["ranking"], RANK_ROWS)
+    rows, page, not_shown = ranking_rows(snap["ranking"])
     body = []
     for r, off in rows:
         arrow = {"up": "<span class='rd-up'>▲</span>", "down": "<span class='rd-down'>▼</span>"}.get(r.get("move", ""), "")
-        scored = r["premium_fen"] if rule == "premium" else r["renewals"]
-        cls = f"top{r['rank']} {off}" if r["rank"] <= 3 and scored else off
-        body.append(f"<tr class='{cls}'><td>{r['rank']} {arrow}</td><td>{esc(r['name'])}</td><td class='n'>{r['renewals']}</td>"
+        if r["rank"] is None:
+            cls, place = f"rd-zero {off}", "—"
+        else:
+            cls, place = (f"top{r['rank']} {off}" if r["rank"] <= 3 else off), f"{r['rank']} {arrow}"
+        body.append(f"<tr class='{cls}'><td>{place}</td><td>{esc(r['name'])}</td><td class='n'>{r['renewals']}</td>"
                     f"<td class='n'>{wan(r['premium_fen'])}</td><td class='n'>{r['arrivals']}</td></tr>")
+    if not_shown:
+        body.append(f"<tr class='rd-more rd-tvonly'><td colspan='5'>{tr('board.unranked_more', n=not_shown)}</td></tr>")
     head = (f"<div class='rd-head'><span>{tr('board.ranking')}</span><span class='sub'>{tr(RULE_LABEL[rule])}"
             f"{page}</span></div>")
     return (f"<div class='rd-panel rd-ranking'>{head}<table class='rd-rank'>"
@@ -250,7 +271,8 @@ def live_group(event_date: str) -> None:
     head = (f"<tr><th>{tr('board.rank')}</th><th>{tr('board.store')}</th><th class='n'>{tr('board.renewals_short')}</th>"
             f"<th class='n'>{tr('board.premium_short')}</th><th class='n'>{tr('board.arrivals_short')}</th></tr>")
     st.html("<div class='rd-board'><div class='rd-title'>" + tr("board.group_title") + "</div><table class='rd-rank'>" + head + "".join(
-        f"<tr class='{'top' + str(r['rank']) if r['rank'] <= 3 and r['renewals'] else ''}'><td>{r['rank']}</td>"
+        f"<tr class='{'top' + str(r['rank']) if r['rank'] is not None and r['rank'] <= 3 else 'rd-zero'}'>"
+        f"<td>{r['rank'] or '—'}</td>"
         f"<td>{esc(r['name'])}</td><td class='n'>{r['renewals']}</td><td class='n'>{wan(r['premium_fen'])}</td>"
         f"<td class='n'>{r['arrivals']}</td></tr>" for r in rows) + "</table></div>")
 

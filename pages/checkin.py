@@ -105,7 +105,8 @@ def desk() -> None:
     c = checkin.counters(eng, station.event_id)
     counters_strip([(tr("checkin.arrived"), f"{c['arrived']} {tr('ui.batches')}", tr("checkin.people", n=c["people"])),
                     (tr("checkin.confirmed"), c["confirmed"], ""), (tr("checkin.invited"), c["invited"], ""),
-                    (tr("checkin.walk_ins"), c["walk_ins"], "")])
+                    (tr("counts.web"), c["web"], ""), (tr("checkin.walk_ins"), c["walk_ins"], ""),
+                    (tr("counts.total"), c["total"], tr("counts.total_note"))])
 
     st.text_input(tr("checkin.scan_label"), key="checkin_scan", on_change=on_scan,
                   placeholder=tr("checkin.scan_placeholder"))

@@ -35,7 +35,7 @@ with st.form("rp_plan"):
             st.rerun()
 
 st.subheader(tr("report.per_caller"))
-cols = {"caller": tr("col.caller"), "assigned": tr("col.assigned"), "called": tr("col.called"),
+cols = {"caller": tr("col.caller"), "invited": tr("counts.invited"), "web": tr("counts.web"), "called": tr("col.called"),
         **{o: tr(f"outcome.{o}") for o in CALL_OUTCOMES}, "sms_sent": tr("col.sms_sent"),
         "sms_receipts": tr("col.sms_receipts")}
 table = pd.DataFrame(report.per_caller, columns=["caller_id", *cols])

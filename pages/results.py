@@ -35,18 +35,27 @@ def bar(df: pd.DataFrame, x: str, y: str, *, sort=None, color: str = "#1a4fa0", 
 with tabs[0]:
     f = results.funnel(eng, event_id=me.event_id)
     o = f["overall"]
-    st.subheader(tr("results.overall"))
+    st.subheader(f"{tr('results.overall')} · {tr('counts.invited')}")
     df = pd.DataFrame([{"stage": STAGE_COLS[k], "n": o[k]} for k in results.STAGES])
     st.altair_chart(bar(df, "n:Q", "stage:N", sort=list(STAGE_COLS.values())), width="stretch")
-    if f["walk_ins"]["arrived"] or f["walk_ins"]["renewed"]:
-        st.caption(tr("results.walk_ins", **f["walk_ins"]))
+    st.subheader(tr("results.populations"))
+    pop_label = {"invited": tr("counts.invited"), "web": tr("counts.web"), "walk_in": tr("counts.walk_in"),
+                 "total": tr("counts.total")}
+    pops = pd.DataFrame([{tr("results.col.population"): pop_label[r["population"]],
+                          tr("results.col.count"): r["invited"],  # how many of each: 邀约 is one of the rows
+                          **{STAGE_COLS[k]: r[k] for k in results.STAGES[1:]}, tr("results.col.renewals"): r["renewals"]}
+                         for r in f["populations"]])
+    st.dataframe(pops, hide_index=True, width="stretch", key="rs_populations")
     for key, label, first in (("by_caller", "results.by_caller", "caller"), ("by_group", "results.by_group", "group")):
         st.subheader(tr(label))
-        t = pd.DataFrame(f[key], columns=[first, *results.STAGES])
+        cols = [first, "invited", "web", *results.STAGES[1:]] if key == "by_caller" else [first, *results.STAGES]
+        t = pd.DataFrame(f[key], columns=cols)
         if key == "by_group":
             t["group"] = [tr(f"group.{g}") for g in t["group"]]
-        t = t.rename(columns={"caller": tr("results.col.caller"), "group": tr("results.col.group"), **STAGE_COLS})
-        st.dataframe(t, hide_index=True, width="stretch")
+        t = t.rename(columns={"caller": tr("results.col.caller"), "group": tr("results.col.group"), **STAGE_COLS,
+                              "web": tr("counts.web")})
+        st.dataframe(t, hide_index=True, width="stretch", key=f"rs_{key}")
+    st.caption(tr("results.list_note"))
 
 with tabs[1]:
     p = results.premium(eng, event_id=me.event_id)

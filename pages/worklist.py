@@ -62,6 +62,13 @@ def outcome_label(o: str | None) -> str:
     return tr(f"outcome.{o}") if o else "—"
 
 
+def standing_label(g: dict) -> str:
+    """The customer's standing, and that the latest call reached nobody: 确定 · 复核未接通."""
+    if not g["kept"]:
+        return outcome_label(g["outcome"])
+    return f"{outcome_label(g['outcome'])} · {tr('worklist.kept_reconfirm' if g['outcome'] == 'confirmed' else 'worklist.kept_last')}"
+
+
 def clear_form() -> None:
     """Called before the form's widgets are drawn. Values are assigned, not popped: a popped key left
     the phone showing (and sending back on the next tap) the last customer's outcome."""
@@ -73,11 +80,14 @@ def clear_form() -> None:
 def save_call(g: dict) -> None:
     outcome = ss.get("wl_outcome")
     with desk_action():
-        calls.log_call(eng, invitation_id=g["invitation_id"], outcome=outcome or "", reason=ss.get("wl_reason") or "",
-                       party_size=ss.get("wl_party") or 1, expected_arrival=ss.get("wl_arrival") or "",
-                       note=ss.get("wl_note") or "", sms_sent=bool(ss.get("wl_sms")),
-                       sms_receipt=bool(ss.get("wl_receipt")), staff_id=me.staff_id, desk=me.desk)
-        ss["wl_done"] = tr("worklist.saved", name=g["name"], outcome=outcome_label(outcome))
+        out = calls.log_call(eng, invitation_id=g["invitation_id"], outcome=outcome or "",
+                             reason=ss.get("wl_reason") or "", party_size=ss.get("wl_party") or 1,
+                             expected_arrival=ss.get("wl_arrival") or "", note=ss.get("wl_note") or "",
+                             sms_sent=bool(ss.get("wl_sms")), sms_receipt=bool(ss.get("wl_receipt")),
+                             staff_id=me.staff_id, desk=me.desk)
+        ss["wl_done"] = (tr("worklist.saved_kept", name=g["name"], outcome=outcome_label(outcome),
+                            standing=outcome_label(out["standing"])) if out.get("kept")
+                         else tr("worklist.saved", name=g["name"], outcome=outcome_label(outcome)))
         ss["wl_form_for"] = None  # the next run clears the form before drawing it
         ss["wl_gen"] = ss.get("wl_gen", 0) + 1  # a fresh picker: the browser shows the new top customer
         _status.clear()
@@ -94,8 +104,12 @@ with tab_calls:
         st.info(tr("worklist.empty"))
         st.stop()
     todo = [g for g in rows if g["rank"] <= calls.RANK_FOLLOW_UP]
-    st.caption(tr("worklist.summary", n=len(rows), todo=len(todo),
-                  confirmed=sum(g["outcome"] == "confirmed" for g in rows), arrived=sum(g["arrived"] for g in rows)))
+    c = calls.caller_counts(eng, event_id=me.event_id, caller_id=caller_id)  # the numbers every page shows
+    split = [(tr("counts.invited"), c["invited"]["listed"]), (tr("counts.web"), c["web"]["listed"])]
+    if c["walk_in"]["listed"]:
+        split.append((tr("counts.walk_in"), c["walk_in"]["listed"]))
+    st.caption(tr("worklist.summary", n=c["total"]["listed"], todo=len(todo), confirmed=c["total"]["confirmed"],
+                  arrived=c["total"]["arrived"]) + "（" + " · ".join(f"{k} {v}" for k, v in split) + "）")
     if ss.get("wl_done"):
         st.success(ss.pop("wl_done"))
     show = st.segmented_control(tr("worklist.filter"), ["todo", "all"], default="todo", key="wl_filter",
@@ -119,7 +133,7 @@ with tab_calls:
       <div class='nm'>{esc(g['name'])}</div>
       <div><span class='rd-tag'>{esc(tr('group.' + g['group']))}</span><span class='rd-tag'>{esc(tr('rank.' + calls.RANK_NAMES[g['rank']]))}</span>
            <span class='rd-tag'>{esc(tr('worklist.calls', n=g['calls']))}</span>
-           {'<span class="rd-tag">' + esc(outcome_label(g['outcome'])) + '</span>' if g['outcome'] else ''}</div>
+           {'<span class="rd-tag rd-standing">' + esc(standing_label(g)) + '</span>' if g['outcome'] else ''}</div>
       <div style='margin-top:.3rem'>{esc(g['plates'] or '—')} · {esc(g['models'] or '')}</div>
       <div>{esc(tr('worklist.expiry'))} {esc(expiry or '—')} · {esc(tr('worklist.insurer_last'))} {esc(g['insurer_last'] or '—')}</div>
       {'<div>' + esc(tr('ui.advisor')) + ': ' + esc(g['advisor']) + '</div>' if caller_id is None else ''}
@@ -148,7 +162,9 @@ with tab_calls:
         for c in past:
             extra = " · ".join(x for x in (tr(f"call_reason.{c['reason']}") if c["reason"] else "",
                                            f"{c['party_size']}人 {c['expected_arrival']}" if c["outcome"] == "confirmed" else "",
-                                           "📩" if c["sms_sent"] else "", "✅" if c["sms_receipt"] else "") if x)
+                                           "📩" if c["sms_sent"] else "", "✅" if c["sms_receipt"] else "",
+                                           tr("worklist.still", outcome=outcome_label(c["standing"]))
+                                           if c["standing"] != c["outcome"] else "") if x)
             st.html(f"<div style='border-bottom:1px solid #eee;padding:.3rem 0'><b>{c['at']:%m-%d %H:%M}</b> "
                     f"{esc(outcome_label(c['outcome']))} {esc(extra)} · {esc(c['caller'])}"
                     f"{'<br>' + esc(c['note']) if c['note'] else ''}</div>")

@@ -22,7 +22,7 @@ def test_empty_board(seeded):
     snap = board.snapshot(seeded.engine, seeded.event_id)
     assert snap["totals"]["renewals"] == 0 and snap["totals"]["conversion"] is None
     assert snap["ticker"] == [] and snap["rhythm"] == []
-    assert {r["rank"] for r in snap["ranking"]} == {1}  # everyone level at zero
+    assert {r["rank"] for r in snap["ranking"]} == {None}  # nobody is ranked for nothing
 
 
 def test_totals_ranking_and_void(seeded):
@@ -50,6 +50,16 @@ def test_ties_share_a_rank():
     assert [(r["name"], r["rank"]) for r in rank(rows)] == [("乙", 1), ("甲", 1), ("丙", 3), ("丁", 4)]
     moves = rank_moves({0: 3, 1: 1, 3: 2}, rank(rows))
     assert moves == {1: "", 0: "up", 2: "", 3: "down"}
+
+
+def test_no_renewal_no_rank_and_ties_among_the_others_share():
+    rows = [{"staff_id": i, "name": n, "renewals": r, "premium_fen": p}
+            for i, (n, r, p) in enumerate([("甲", 2, 100), ("乙", 2, 100), ("丙", 0, 0), ("丁", 1, 50), ("戊", 0, 0)])]
+    assert [(r["name"], r["rank"]) for r in rank(rows)] == [("乙", 1), ("甲", 1), ("丁", 3), ("丙", None), ("戊", None)]
+    assert [(r["name"], r["rank"]) for r in rank(rows, "premium")][-2:] == [("丙", None), ("戊", None)]
+    before = rank([{**r, "renewals": 0, "premium_fen": 0} if r["name"] == "丁" else r for r in rows])
+    assert board.rank_moves_since(before, rank(rows), 3) == {}  # entering the ranking at 3rd is no ▲, and nobody ▼
+    assert rank([]) == [] and all(r["rank"] is None for r in rank(rows[2:3] + rows[4:]))
 
 
 def test_public_data_is_masked(seeded):
@@ -115,7 +125,7 @@ def test_arrows_only_for_a_real_change_since_the_last_renewal(seeded):
     renew(seeded, 0, "3000", a)  # the first sale: nobody else gets a red ▼
     snap = board.snapshot(seeded.engine, seeded.event_id)
     assert {r["name"]: r["move"] for r in snap["ranking"]} == {"陈晓东": "", "李婷": "", "王磊": ""}
-    assert [r["rank"] for r in snap["ranking"]] == [1, 2, 2]
+    assert [r["rank"] for r in snap["ranking"]] == [1, None, None]  # no renewal, no rank
     renew(seeded, 1, "1000", b)  # 李婷 second (same count, less premium)
     assert {r["name"]: r["move"] for r in board.snapshot(seeded.engine, seeded.event_id)["ranking"]}["李婷"] == ""  # still 2nd
     renew(seeded, 2, "3000", b)  # 李婷 passes 陈晓东
@@ -230,3 +240,35 @@ def test_manager_pins_the_event_and_sets_the_rule_on_the_board(tv_store):
     assert board.rank_rule(seeded.engine, seeded.event_id) == "premium" and "按保费排名" in board_html(at)
     cashier_view = board_through_app(seeded, role="cashier")
     assert not [b for b in cashier_view.button if b.label == "上大屏"] and not cashier_view.radio
+
+
+def test_tv_page_shows_no_rank_for_no_renewal(tv_store):
+    """Before: 李婷 and 王磊 (no renewal) shared rank 2 on the TV. Now they are listed below with "—",
+    and more advisors with nothing than the TV has room for are one counted line, not more pages."""
+    import re
+
+    import streamlit as st
+
+    from core.events import add_staff
+    from core.store import write_session
+
+    seeded = tv_store
+    st.cache_data.clear()
+    html = board_html(board_through_app(seeded))
+    assert re.search(r"<td>—</td><td>陈晓东</td>", html) and "<td>1 " not in html  # nobody ranked at the start
+    renew(seeded, 0, "3000", seeded.advisor_id)
+    st.cache_data.clear()
+    html = board_html(board_through_app(seeded))
+    cells = re.findall(r"<tr class='([^']*)'><td>([^<]*)</td><td>([^<]*)</td>", html)
+    assert [(place.strip(), name) for _, place, name in cells if name in ("陈晓东", "李婷", "王磊")] == [
+        ("1", "陈晓东"), ("—", "李婷"), ("—", "王磊")]
+    assert "另有" not in html
+    with write_session(seeded.engine) as s:
+        for i in range(14):
+            add_staff(s, name=f"新顾问{i:02d}", role="advisor")
+    st.cache_data.clear()
+    html = board_html(board_through_app(seeded))
+    rows = re.findall(r"<tr class='([^']*)'><td>([^<]*)</td><td>([^<]*)</td>", html)
+    on_tv = [r for r in rows if "rd-off" not in r[0]]
+    assert len(on_tv) == 12 and on_tv[0][2] == "陈晓东"  # 13 rows: 12 people and the count of the others
+    assert len(rows) == 17 and "另有 5 位尚未开单" in html and "class='rd-page'" not in html  # the phone lists all 17

@@ -318,11 +318,11 @@ def test_results_workbook_opens_with_the_expected_sheets_and_totals(seeded):
     event_day(seeded)
     data = results.results_book(seeded.engine, event_id=seeded.event_id)
     book = load_workbook(io.BytesIO(data))
-    assert book.sheetnames == ["总体漏斗", "按回访人", "按客户类别", "保费-承保公司", "保费-付款方式", "礼品库存", "内促激励",
+    assert book.sheetnames == ["总体漏斗", "客户构成", "按回访人", "按客户类别", "保费-承保公司", "保费-付款方式", "礼品库存", "内促激励",
                                "二次邀约", "礼品与抽奖发放"]
     by_caller = list(book["按回访人"].values)
-    assert by_caller[0] == ("回访人", "邀约", "接通", "确定", "到店", "续保")
-    assert by_caller[-1][0] == "合计" and by_caller[-1][4:] == (4, 2)
+    assert by_caller[0] == ("回访人", "邀约", "网络集客", "接通", "确定", "到店", "续保")
+    assert by_caller[-1][0] == "合计" and by_caller[-1][5:] == (4, 2)
     insurer = list(book["保费-承保公司"].values)
     assert insurer[-1] == ("合计", 2, 6701.0)
     n1 = list(book["二次邀约"].values)

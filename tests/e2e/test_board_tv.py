@@ -13,7 +13,7 @@ from core import board, cashier, checkin
 from core.events import add_staff, create_event
 from core.models import Invitation, Renewal, Staff
 from core.store import read_session, write_session
-from tests.e2e.conftest import shot, sign_in
+from tests.e2e.conftest import ARTIFACTS, shot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -83,6 +83,19 @@ BOARD_METRICS = """() => {
 }"""
 
 
+def assert_no_rank_without_renewal(page) -> None:
+    """Every listed advisor with 0 renewals shows "—", below every ranked one; ranks never repeat
+    past a tie (1, 1, 3 …)."""
+    cells = page.evaluate("""() => [...document.querySelectorAll('.rd-ranking tr')].slice(1)
+        .filter(tr => tr.cells.length === 5).map(tr => [tr.cells[0].textContent.trim(), tr.cells[2].textContent.trim()])""")
+    assert cells
+    places = [p.split()[0] if p else "" for p, _ in cells]
+    assert all(p == "—" for p, n in zip(places, (n for _, n in cells)) if n == "0"), cells
+    assert all(p != "—" for p, n in zip(places, (n for _, n in cells)) if n != "0"), cells
+    first_unranked = places.index("—") if "—" in places else len(places)
+    assert all(p == "—" for p in places[first_unranked:]), places
+
+
 def open_board(browser, app, width, height, path="/board"):
     page = browser.new_page(viewport={"width": width, "height": height}, locale="zh-CN")
     page.set_default_timeout(30000)
@@ -114,6 +127,7 @@ def test_tv_board_fits_1080p_with_readable_sizes(busy, browser):
         assert not {"马礼品", "郑收银", "何开票", "林经理"} & set(m["rankNames"])
         # the ranking rotates instead of spilling: the page marker says 1/2 or 2/2
         assert page.locator(".rd-ranking .rd-page").count() == 1
+        assert_no_rank_without_renewal(page)
     finally:
         page.close()
 
@@ -129,13 +143,17 @@ def test_phone_board_is_one_readable_column(busy, browser):
                   docWidth: document.scrollingElement.scrollWidth,
                   cards: [...document.querySelectorAll('.rd-card')].map(c => [c.getBoundingClientRect().right,
                           c.scrollWidth - c.clientWidth]),
-                  rows: [...document.querySelectorAll('.rd-ranking tr')].slice(1).map(tr => tr.getBoundingClientRect().height)};
+                  rows: [...document.querySelectorAll('.rd-ranking tr')].slice(1).map(tr => tr.getBoundingClientRect().height)
+                        .filter(h => h > 0)};  // the TV-only "N more" row is not displayed on a phone
         }""")
         assert page.locator(".rd-ranking tr").count() > 14  # the phone scrolls through everyone, no rotation
         assert m["titleWidth"] > 200 and m["lines"] <= 3, m  # not a character per line
         assert m["docWidth"] <= 390
         assert all(right <= 390 and overflow <= 0 for right, overflow in m["cards"]), m["cards"]
         assert min(m["rows"]) >= 40
+        assert_no_rank_without_renewal(page)
+        page.locator(".rd-ranking tr.rd-zero").last.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "board-phone-390x844-unranked.png"))
     finally:
         page.close()
 
