@@ -282,9 +282,10 @@ def preview(engine: Engine, job_id: int) -> dict:
             "bytes": len(job.payload)}
 
 
-def test_print(engine: Engine, *, desk: str) -> dict:
+def test_print(engine: Engine, *, desk: str, staff_id: int | None, event_id: int | None = None) -> dict:
     """A sample receipt with Chinese, punctuation, ￥ and a QR, to check a printer before the doors open.
-    It takes no receipt number (TEST-hhmmss) and belongs to no event."""
+    It takes no receipt number (TEST-hhmmss) and belongs to no event; who asked for it is audited."""
+    from core.audit import run_action
     from core.printing import Receipt
 
     receipt = Receipt(store="RenewDay", event="打印测试", title="测试小票", receipt_no=f"TEST-{now():%H%M%S}",
@@ -292,9 +293,10 @@ def test_print(engine: Engine, *, desk: str) -> dict:
                       phone="138****5678", plates="粤B·***45",
                       items=[("中文", "续保礼品领取凭证"), ("标点", "“”，。！？、；："), ("金额", "¥128.00")])
     printer = desk_printer(engine, desk)
-    with write_session(engine) as s:
-        job_id = store_job(s, receipt, printer, event_id=None, desk=desk).id
-    return send_job(engine, job_id)
+    job = run_action(engine, "test_print", lambda s: {"job_id": store_job(s, receipt, printer, event_id=None, desk=desk).id,
+                                                      "printer": printer.connection},
+                     event_id=event_id, desk=desk, staff_id=staff_id, raw=receipt.receipt_no)
+    return send_job(engine, job["job_id"])
 
 
 def status_of(engine: Engine, desk: str) -> str:
