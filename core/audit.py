@@ -232,9 +232,17 @@ def result_label(result: str, lang: str = "zh-CN", info: dict | None = None) -> 
         return text
 
 
+_PUNCT = {"zh-CN": ("：", "；", "，", "（", "）", "、"), "en": (": ", "; ", ", ", "(", ")", ", ")}
+
+
+def _punct(lang: str) -> tuple[str, ...]:
+    return _PUNCT.get(lang, _PUNCT["zh-CN"])
+
+
 def _value(key: str, value: Any, lang: str) -> str:
     from core.i18n import t
 
+    colon, _, comma, left, right, enum = _punct(lang)
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
@@ -242,9 +250,10 @@ def _value(key: str, value: Any, lang: str) -> str:
     if isinstance(value, int) and (key.endswith("_fen") or key == "fen"):
         return f"{value / 100:,.2f} {t('audit.yuan', lang)}"
     if isinstance(value, dict):
-        return "（" + "，".join(f"{_key(k, lang)}：{_value(k, v, lang)}" for k, v in value.items()) + "）" if value else "—"
+        return left + comma.join(f"{_key(k, lang)}{colon}{_value(k, v, lang)}" for k, v in value.items()) + right \
+            if value else "—"
     if isinstance(value, list):
-        return "、".join(_value(key, v, lang) for v in value[:20]) + ("…" if len(value) > 20 else "") if value else "—"
+        return enum.join(_value(key, v, lang) for v in value[:20]) + ("…" if len(value) > 20 else "") if value else "—"
     if key in ("role", "to_role") and isinstance(value, str):
         label = t(f"role.{value}", lang)
         return value if label == f"role.{value}" else label
@@ -269,7 +278,8 @@ def detail_text(detail: str, lang: str = "zh-CN") -> str:
     except ValueError:
         return detail
     if isinstance(value, dict):
-        return "；".join(f"{_key(k, lang)}：{_value(k, v, lang)}" for k, v in value.items())
+        colon, semi = _punct(lang)[:2]
+        return semi.join(f"{_key(k, lang)}{colon}{_value(k, v, lang)}" for k, v in value.items())
     return _value("", value, lang)
 
 
