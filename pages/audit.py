@@ -35,7 +35,10 @@ st.dataframe(pd.DataFrame([{tr("audit.col_at"): r["at"].strftime("%m-%d %H:%M:%S
                             + result_label(r["result"], lang(), detail_info(r["detail"])),
                             tr("audit.col_raw"): r["raw"], tr("audit.col_detail"): detail_text(r["detail"], lang())[:400]}
                            for r in rows]),
-             hide_index=True, width="stretch", height=480)
+             hide_index=True, width="stretch", height=480,
+             column_config={tr("audit.outcome"): st.column_config.TextColumn(width="medium"),  # a refusal's whole message
+                            tr("audit.col_raw"): st.column_config.TextColumn(width="small"),
+                            tr("audit.col_detail"): st.column_config.TextColumn(width="large")})
 if st.button(tr("audit.prepare_export"), key="audit_prepare"):
     with desk_action():
         st.session_state["audit_xlsx"] = export_audit(eng, staff_id=station.staff_id, desk=station.desk, lang=lang(),
