@@ -240,7 +240,10 @@ def search(engine: Engine, *, event_id: int, query: str = "", limit: int = 20) -
             who = select(pairs.c.receipt_no).join(Invitation, Invitation.id == pairs.c.inv) \
                 .join(Customer, Customer.id == Invitation.customer_id)
             digits = q.isdigit()
-            cond = Customer.phone.like(f"%{q}") if digits and len(q) >= 4 else Customer.name.like(f"%{q}%")
+            from core.lookup import like_escape  # what was typed matches as itself: % and _ are not wildcards
+
+            cond = Customer.phone.like(f"%{like_escape(q)}", escape="\\") if digits and len(q) >= 4 \
+                else Customer.name.like(f"%{like_escape(q)}%", escape="\\")
             match = {r for (r,) in s.execute(who.where(cond)).all()}
             upper = q.upper()
             match |= {r for r, *_ in groups if upper in r.upper()}

@@ -226,3 +226,17 @@ def test_details_read_as_words():
     assert text == "匹配数：3；合计：1,234.50 元；修改前：（角色：收银，在职：是）"
     assert "{" not in detail_text(json.dumps({"seconds": 60}), "en")
     assert detail_text("") == "" and detail_text("not json") == "not json"
+
+
+def test_the_gift_desks_receipt_search_takes_wildcards_as_text(seeded):
+    from core import cashier, gifts
+
+    g = checkin.find(seeded.engine, event_id=seeded.event_id, raw=seeded.codes[0])[0]
+    r = cashier.record_renewal(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
+                               vehicle_id=g["vehicles"][0]["id"], insurer="平安", compulsory="950", commercial="0",
+                               vehicle_tax="0", payment_method="cash", desk="收银台1", staff_id=seeded.cashier_id)
+    gifts.serve(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"], renewal_id=r["renewal_id"],
+                gift=True, draw=False, desk="礼品台1", staff_id=seeded.gift_staff_id)
+    assert len(receipts.search(seeded.engine, event_id=seeded.event_id, query=g["name"])) == 1
+    assert receipts.search(seeded.engine, event_id=seeded.event_id, query="%") == []  # once: every receipt
+    assert receipts.search(seeded.engine, event_id=seeded.event_id, query="%%%%") == []
