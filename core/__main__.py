@@ -8,8 +8,9 @@ from datetime import date
 
 from core import importer, migrate
 from core.errors import DeskError
-from core.events import create_event, find_event
+from core.events import find_event, new_event
 from core.i18n import t
+from core.security import system_actor  # the command line acts as the system row, never as "nobody"
 from core.store import get_engine, read_session, write_session
 
 
@@ -35,12 +36,12 @@ def cmd_new_event(args, engine) -> int:
         print(f"日期“{args.date}”格式不正确，请写成 YYYY-MM-DD。", file=sys.stderr)
         return 2
     try:
-        with write_session(engine) as s:
-            ev = create_event(s, name=args.name, event_date=event_date, store_name=args.store or "")
+        made = new_event(engine, name=args.name, event_date=event_date, store_name=args.store or "",
+                         staff_id=system_actor(engine), desk="cli")
     except DeskError as e:
         print(t(f"reason.{e.reason}", **e.info), file=sys.stderr)
         return 2
-    print(ev.id)
+    print(made["event_id"])
     return 0
 
 
@@ -87,7 +88,8 @@ def cmd_import(args, engine) -> int:
             return 2
         choices.store[int(row)] = action
     try:
-        report = importer.import_guests(engine, event_id, plan, dry_run=args.dry_run, desk="cli", choices=choices)
+        report = importer.import_guests(engine, event_id, plan, dry_run=args.dry_run, desk="cli", choices=choices,
+                                        staff_id=system_actor(engine))
     except DeskError as e:
         print(t(f"reason.{e.reason}", **e.info), file=sys.stderr)
         return 2
@@ -152,16 +154,17 @@ def cmd_set_pin(args, engine) -> int:
     from core.security import check_pin_rule, hash_pin
 
     pin = sys.stdin.readline().strip() if args.stdin else getpass.getpass("新密码 / new PIN: ")
+    actor = system_actor(engine)
     try:
         with write_session(engine) as s:
             ref = args.staff.strip()
             person = s.get(Staff, int(ref)) if ref.isdigit() else \
                 s.execute(select(Staff).where(Staff.name == ref)).scalar_one_or_none()
-            if person is None:
+            if person is None or person.id == actor:
                 raise DeskError("staff_unknown")
             person.pin_hash = hash_pin(check_pin_rule(s, pin))
             person.failed_pins, person.lockouts, person.locked_until, person.active = 0, 0, None, True
-            audit(s, "staff_pin", event_id=None, desk="cli", staff_id=None, detail={"staff_id": person.id})
+            audit(s, "staff_pin", event_id=None, desk="cli", staff_id=actor, detail={"staff_id": person.id})
     except DeskError as e:
         print(t(f"reason.{e.reason}", **e.info), file=sys.stderr)
         return 2

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from contextlib import contextmanager
 from typing import Any, Callable
 
 from sqlalchemy import insert
@@ -145,6 +146,30 @@ def run_action(engine: Engine, action: str, body: Callable[[Session], dict], *, 
     raise AssertionError("unreachable")
 
 
+@contextmanager
+def audited_refusals(engine: Engine, action: str, *, event_id: int | None, desk: str, staff_id: int | None,
+                     raw: str = "", detail: Any = None):
+    """For an action that writes its own success audit (the import): check the acting staff
+    member first, and audit a refusal or an unexpected error the way run_action does."""
+    from core.security import check_actor
+    from core.store import read_session
+
+    try:
+        with read_session(engine) as s:
+            check_actor(s, action, staff_id)
+        yield
+    except DeskError as refusal:
+        if refusal.reason != "store_busy":
+            _audit_apart(engine, action, event_id=event_id, desk=desk, staff_id=staff_id, raw=raw,
+                         result=refusal.reason, detail={**(detail or {}), **refusal.info})
+        raise
+    except Exception as exc:  # noqa: BLE001 - audited, logged, and told truthfully
+        log.exception("action %s failed at desk %s", action, desk)
+        _audit_apart(engine, action, event_id=event_id, desk=desk, staff_id=staff_id, raw=raw,
+                     result="system_error", detail={**(detail or {}), "error": type(exc).__name__})
+        raise DeskError("system_error", action=action) from exc
+
+
 # --- the manager's view of the log --------------------------------------------------------
 def audit_rows(engine: Engine, *, event_id: int | None = None, action: str | None = None,
                by_staff: int | None = None, outcome: str | None = None, text: str = "", limit: int = 2000) -> list[dict]:
@@ -179,6 +204,93 @@ def audit_rows(engine: Engine, *, event_id: int | None = None, action: str | Non
              "action": a.action, "result": a.result, "raw": a.raw_input, "detail": a.detail} for a, name in rows]
 
 
+# --- the log in words: every action and result code translated, details as "key: value" ----------
+class _Blank(dict):
+    def __missing__(self, key):  # a message's placeholder the row's detail does not carry
+        return "…"
+
+
+def action_label(action: str, lang: str = "zh-CN") -> str:
+    from core.i18n import t
+
+    label = t(f"action.{action}", lang)
+    return action if label == f"action.{action}" else label
+
+
+def result_label(result: str, lang: str = "zh-CN", info: dict | None = None) -> str:
+    """'成功', or the refusal's message as the desk saw it (its placeholders filled from the detail)."""
+    from core.i18n import catalog
+
+    if result == "ok":
+        return catalog(lang).get("audit.outcome_ok") or catalog("zh-CN")["audit.outcome_ok"]
+    text = catalog(lang).get(f"reason.{result}") or catalog("zh-CN").get(f"reason.{result}")
+    if not text:
+        return result
+    try:
+        return text.format_map(_Blank({k: _value(k, v, lang) for k, v in (info or {}).items()}))
+    except (ValueError, IndexError, AttributeError):
+        return text
+
+
+_PUNCT = {"zh-CN": ("：", "；", "，", "（", "）", "、"), "en": (": ", "; ", ", ", "(", ")", ", ")}
+
+
+def _punct(lang: str) -> tuple[str, ...]:
+    return _PUNCT.get(lang, _PUNCT["zh-CN"])
+
+
+def _value(key: str, value: Any, lang: str) -> str:
+    from core.i18n import t
+
+    colon, _, comma, left, right, enum = _punct(lang)
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return t("audit.yes" if value else "audit.no", lang)
+    if isinstance(value, int) and (key.endswith("_fen") or key == "fen"):
+        return f"{value / 100:,.2f} {t('audit.yuan', lang)}"
+    if isinstance(value, dict):
+        return left + comma.join(f"{_key(k, lang)}{colon}{_value(k, v, lang)}" for k, v in value.items()) + right \
+            if value else "—"
+    if isinstance(value, list):
+        return enum.join(_value(key, v, lang) for v in value[:20]) + ("…" if len(value) > 20 else "") if value else "—"
+    if key in ("role", "to_role") and isinstance(value, str):
+        label = t(f"role.{value}", lang)
+        return value if label == f"role.{value}" else label
+    if key in ("action",) and isinstance(value, str):
+        return action_label(value, lang)
+    return str(value)
+
+
+def _key(key: str, lang: str) -> str:
+    from core.i18n import t
+
+    label = t(f"audit.key.{key}", lang)
+    return key.replace("_", " ") if label == f"audit.key.{key}" else label
+
+
+def detail_text(detail: str, lang: str = "zh-CN") -> str:
+    """A row's detail (stored as JSON) as words: '匹配数：3；顾问：陈晓东'."""
+    if not detail:
+        return ""
+    try:
+        value = json.loads(detail)
+    except ValueError:
+        return detail
+    if isinstance(value, dict):
+        colon, semi = _punct(lang)[:2]
+        return semi.join(f"{_key(k, lang)}{colon}{_value(k, v, lang)}" for k, v in value.items())
+    return _value("", value, lang)
+
+
+def detail_info(detail: str) -> dict:
+    try:
+        value = json.loads(detail) if detail else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def audit_actions(engine: Engine) -> list[str]:
     from sqlalchemy import select
 
@@ -188,18 +300,27 @@ def audit_actions(engine: Engine) -> list[str]:
         return sorted(s.execute(select(AuditEntry.action).distinct()).scalars())
 
 
+EXPORT_HEADERS = {
+    "zh-CN": ["编号", "时间", "活动", "工作台", "员工", "操作代码", "操作", "结果代码", "结果", "输入", "详情（原始）", "详情"],
+    "en": ["ID", "Time", "Event", "Desk", "Staff", "Action code", "Action", "Result code", "Result", "Input",
+           "Detail (raw)", "Detail"],
+}
+
+
 def export_audit(engine: Engine, *, staff_id: int | None, desk: str = "", event_id: int | None = None,
-                 **filters) -> bytes:
-    """The filtered log as .xlsx (formula-safe); the export itself is audited (manager only)."""
+                 lang: str = "zh-CN", **filters) -> bytes:
+    """The filtered log as .xlsx (formula-safe): the raw codes and JSON for a machine, and the
+    same in words for a person. The export itself is audited (manager only)."""
     from core.xlsx import Sheet, write_book
 
     def body(_s: Session) -> dict:
         return {"filters": {k: v for k, v in filters.items() if v}}
 
-    out = run_action(engine, "audit_export", body, event_id=event_id, desk=desk, staff_id=staff_id)
+    run_action(engine, "audit_export", body, event_id=event_id, desk=desk, staff_id=staff_id)
     rows = audit_rows(engine, event_id=event_id, limit=100_000, **filters)
-    sheet = Sheet(title="审计日志", headers=["编号", "时间", "活动", "工作台", "员工", "操作", "结果", "输入", "详情"],
-                  rows=[[r["id"], r["at"], r["event_id"], r["desk"], r["staff"], r["action"], r["result"], r["raw"],
-                         r["detail"]] for r in rows], widths={1: 20, 7: 30, 8: 60})
-    del out
+    sheet = Sheet(title="审计日志" if lang == "zh-CN" else "Audit log", headers=EXPORT_HEADERS.get(lang, EXPORT_HEADERS["zh-CN"]),
+                  rows=[[r["id"], r["at"], r["event_id"], r["desk"], r["staff"], r["action"], action_label(r["action"], lang),
+                         r["result"], result_label(r["result"], lang, detail_info(r["detail"])), r["raw"], r["detail"],
+                         detail_text(r["detail"], lang)] for r in rows],
+                  widths={1: 20, 6: 14, 8: 30, 9: 30, 10: 40, 11: 60})
     return write_book([sheet])

@@ -116,31 +116,47 @@ def scan(engine: Engine, *, event_id: int, raw: str, desk: str, staff_id: int | 
     with invitation_id). Nothing found: the reason, audited, as for an unknown code."""
     code = codes.normalize_code(raw or "")
     if not codes.looks_like_code(code):
-        matches = find(engine, event_id=event_id, raw=raw) if (raw or "").strip() else []
-        if len(matches) == 1:  # one guest found: straight to them, as a scan would (audited with what was searched)
+        # A search shows full names and phones: each one is audited (who, desk, what, how many) and braked.
+        matches = search_guests(engine, event_id=event_id, raw=raw, desk=desk, staff_id=staff_id) \
+            if (raw or "").strip() else []
+        if len(matches) == 1:  # one guest found: straight to them, as a scan would
             return check_in(engine, event_id=event_id, invitation_id=matches[0]["invitation_id"], raw=raw, desk=desk,
                             staff_id=staff_id)
         if matches:
-            # A search shows full names and phones: who searched for what is audited.
-            run_action(engine, "search", lambda _s: {"matches": len(matches)}, event_id=event_id, desk=desk,
-                       staff_id=staff_id, raw=raw)
             return {"status": "choose", "matches": matches}
     return check_in(engine, event_id=event_id, raw=raw, desk=desk, staff_id=staff_id, nonce=nonce)
 
 
-def find_guest(engine: Engine, *, event_id: int, raw: str) -> list[dict]:
+def search_guests(engine: Engine, *, event_id: int, raw: str, desk: str, staff_id: int | None,
+                  refuse_none: bool = False) -> list[dict]:
+    """A desk's search for a guest, as the acting staff member: one audit row per search (who,
+    desk, event, what was typed, how many matched — never the guests found), refused past the
+    search brake for anyone but a manager (security.search_brake)."""
+    from core.security import search_brake
+
+    found: list[dict] = []
+
+    def body(s: Session) -> dict:
+        search_brake(s, s.get(Staff, staff_id))
+        found.extend(lookup.search(s, event_id, raw))
+        if not found and refuse_none:
+            if codes.looks_like_code(codes.normalize_code(raw)):
+                resolve_invitation(s, event_id, raw, None)
+            raise DeskError("unknown_code")
+        return {"matches": len(found)}
+
+    run_action(engine, "search", body, event_id=event_id, desk=desk, staff_id=staff_id, raw=raw)
+    return found
+
+
+def find_guest(engine: Engine, *, event_id: int, raw: str, desk: str, staff_id: int | None) -> list[dict]:
     """The guests a cashier or gift desk scan or search points to (one or several), or the
-    reason there is none: an unknown code, another event's code, a cancelled invitation."""
-    matches = find(engine, event_id=event_id, raw=raw)
-    if matches:
-        return matches
-    if codes.looks_like_code(codes.normalize_code(raw)):
-        with read_session(engine) as s:
-            resolve_invitation(s, event_id, raw, None)
-    raise DeskError("unknown_code")
+    reason there is none: an unknown code, another event's code, a cancelled invitation. Audited."""
+    return search_guests(engine, event_id=event_id, raw=raw, desk=desk, staff_id=staff_id, refuse_none=True)
 
 
 def find(engine: Engine, *, event_id: int, raw: str) -> list[dict]:
+    """Core's own read (tests, scripts): not a desk's search, so not audited. Desks use find_guest."""
     with read_session(engine) as s:
         return lookup.search(s, event_id, raw)
 

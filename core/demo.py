@@ -14,6 +14,7 @@ from core import importer
 from core.clock import now
 from core.events import add_staff, create_event
 from core.models import Event, GiftType, Invitation
+from core.security import SYSTEM_ROLE
 from core.store import write_session
 from core.validate import vin_check_digit
 
@@ -66,7 +67,11 @@ def dms_rows(n: int, *, seed: int = 7, today: date | None = None, advisors=ADVIS
 
 def build_demo(engine: Engine, *, customers: int = 600, event_date: date | None = None) -> int:
     """Create the demo event with staff, invited customers and gift stock; returns its id."""
+    from core.audit import audit
+    from core.security import system_actor
+
     event_date = event_date or now().date()
+    actor = system_actor(engine)  # the loader acts as the system row: the audit log says who made the demo
     with write_session(engine) as s:
         ev = create_event(s, name=f"【演示】{event_date.year}冬季续保直销会", event_date=event_date,
                           store_name="演示大众4S店", target_arrivals=200, target_renewals=150,
@@ -76,7 +81,7 @@ def build_demo(engine: Engine, *, customers: int = 600, event_date: date | None 
         from core.models import Staff
         names = set(s.execute(select(Staff.name)).scalars())
         for name, role, team in ADVISORS + (("郑收银", "cashier", "财务"), ("何开票", "cashier", "财务"),
-                                            ("林经理", "manager", "管理"), ("马礼品", "cashier", "礼品组")):  # the gift desk is not a caller
+                                            ("林经理", "manager", "管理"), ("马礼品", "gift", "礼品组")):  # the gift desk: neither caller nor cashier
             if name not in names:
                 add_staff(s, name=name, role=role, team=team, pin=DEMO_PIN)
         plan = importer.plan_table(dms_rows(customers, today=event_date), filename="demo.xlsx", today=event_date)
@@ -85,6 +90,7 @@ def build_demo(engine: Engine, *, customers: int = 600, event_date: date | None 
         for inv in s.execute(select(Invitation).where(Invitation.event_id == ev.id)).scalars():
             inv.party_size = rng.choice((1, 1, 1, 2, 2, 3))
         add_gift_stock(s, ev.id)
+        audit(s, "demo_load", event_id=ev.id, desk="cli", staff_id=actor, detail={"customers": customers})
         return ev.id
 
 
@@ -129,5 +135,5 @@ def holds_real_data(engine: Engine) -> bool:
     with read_session(engine) as s:
         real = s.execute(select(func.count()).select_from(Event).where(Event.is_demo.is_(False))).scalar_one()
         demo = s.execute(select(func.count()).select_from(Event).where(Event.is_demo.is_(True))).scalar_one()
-        staff = s.execute(select(func.count()).select_from(Staff)).scalar_one()
+        staff = s.execute(select(func.count()).select_from(Staff).where(Staff.role != SYSTEM_ROLE)).scalar_one()
     return real > 0 or (demo == 0 and staff > 0)

@@ -124,7 +124,8 @@ def reassign(engine: Engine, *, invitation_id: int, advisor_id: int, staff_id: i
 
     def body(s: Session) -> dict:
         inv = s.get(Invitation, invitation_id)
-        if inv is None or s.get(Staff, advisor_id) is None:
+        advisor = s.get(Staff, advisor_id)
+        if inv is None or advisor is None or not advisor.active:
             raise DeskError("unknown_code")
         bind_event(s, inv.event_id)
         before, inv.advisor_id = inv.advisor_id, advisor_id

@@ -1195,6 +1195,17 @@ def assign_invitations(session: Session, event_id: int) -> dict[int, int]:
 
 def commit_import(engine, *, event_id: int, plan: ImportPlan, choices: ImportChoices | None, staff_id: int | None,
                   desk: str = "", lang: str = "zh-CN", progress: Progress | None = None) -> ImportReport:
+    """The manager's import: role checked first; a refusal is audited like any desk action's."""
+    from core.audit import audited_refusals
+
+    with audited_refusals(engine, "import", event_id=event_id, desk=desk, staff_id=staff_id, raw=plan.filename,
+                          detail={"digest": plan.digest, "rows": len(plan.rows)}):
+        return _commit_import(engine, event_id=event_id, plan=plan, choices=choices, staff_id=staff_id, desk=desk,
+                              lang=lang, progress=progress)
+
+
+def _commit_import(engine, *, event_id: int, plan: ImportPlan, choices: ImportChoices | None, staff_id: int | None,
+                   desk: str = "", lang: str = "zh-CN", progress: Progress | None = None) -> ImportReport:
     """The import as one transaction, all accepted rows or nothing, audited. It acts once per
     preview (plan.nonce): a second click, or a retried request, is refused with a reason.
 

@@ -13,7 +13,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Column, Index, LargeBinary, 
 from sqlmodel import Field, SQLModel
 
 # --- enumerations, kept as plain strings in the store --------------------------------------
-STAFF_ROLES = ("advisor", "sa", "sales", "service", "telesales", "cashier", "manager")
+STAFF_ROLES = ("advisor", "sa", "sales", "service", "telesales", "cashier", "gift", "manager")  # gift: the gift desk
 CALLER_ROLES = ("advisor", "sa", "sales", "service", "telesales")
 GROUPS = ("retained", "lost", "natural", "web")
 CALL_OUTCOMES = ("confirmed", "unsure", "no_answer", "not_interested")

@@ -240,7 +240,10 @@ def search(engine: Engine, *, event_id: int, query: str = "", limit: int = 20) -
             who = select(pairs.c.receipt_no).join(Invitation, Invitation.id == pairs.c.inv) \
                 .join(Customer, Customer.id == Invitation.customer_id)
             digits = q.isdigit()
-            cond = Customer.phone.like(f"%{q}") if digits and len(q) >= 4 else Customer.name.like(f"%{q}%")
+            from core.lookup import like_escape  # what was typed matches as itself: % and _ are not wildcards
+
+            cond = Customer.phone.like(f"%{like_escape(q)}", escape="\\") if digits and len(q) >= 4 \
+                else Customer.name.like(f"%{like_escape(q)}%", escape="\\")
             match = {r for (r,) in s.execute(who.where(cond)).all()}
             upper = q.upper()
             match |= {r for r, *_ in groups if upper in r.upper()}
@@ -282,9 +285,10 @@ def preview(engine: Engine, job_id: int) -> dict:
             "bytes": len(job.payload)}
 
 
-def test_print(engine: Engine, *, desk: str) -> dict:
+def test_print(engine: Engine, *, desk: str, staff_id: int | None, event_id: int | None = None) -> dict:
     """A sample receipt with Chinese, punctuation, ￥ and a QR, to check a printer before the doors open.
-    It takes no receipt number (TEST-hhmmss) and belongs to no event."""
+    It takes no receipt number (TEST-hhmmss) and belongs to no event; who asked for it is audited."""
+    from core.audit import run_action
     from core.printing import Receipt
 
     receipt = Receipt(store="RenewDay", event="打印测试", title="测试小票", receipt_no=f"TEST-{now():%H%M%S}",
@@ -292,9 +296,10 @@ def test_print(engine: Engine, *, desk: str) -> dict:
                       phone="138****5678", plates="粤B·***45",
                       items=[("中文", "续保礼品领取凭证"), ("标点", "“”，。！？、；："), ("金额", "¥128.00")])
     printer = desk_printer(engine, desk)
-    with write_session(engine) as s:
-        job_id = store_job(s, receipt, printer, event_id=None, desk=desk).id
-    return send_job(engine, job_id)
+    job = run_action(engine, "test_print", lambda s: {"job_id": store_job(s, receipt, printer, event_id=None, desk=desk).id,
+                                                      "printer": printer.connection},
+                     event_id=event_id, desk=desk, staff_id=staff_id, raw=receipt.receipt_no)
+    return send_job(engine, job["job_id"])
 
 
 def status_of(engine: Engine, desk: str) -> str:

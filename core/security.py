@@ -42,27 +42,81 @@ PERMISSIONS: dict[str, tuple[str, ...] | None] = {
     "gift_type": MANAGER, "draw_rules": MANAGER, "targets": MANAGER, "event_create": MANAGER,
     "insurers": MANAGER, "printer": MANAGER, "import": MANAGER, "staff_add": MANAGER, "staff_edit": MANAGER,
     "staff_pin": MANAGER, "staff_merge": MANAGER, "audit_export": MANAGER, "backup": MANAGER,
+    "test_print": None,
 }
+
+# The command line, the demo loader and scripts act as this staff row: a real row (so every
+# audit row and every credited column names who acted), inactive and without a PIN (so nobody
+# signs in as it), hidden from every staff list, and never editable from the set-up page.
+SYSTEM_ROLE = "system"
+SYSTEM_NAME = "系统"
+
+# A staff member who is not a manager may search for guests this many times a minute; past it
+# the search is refused (and audited), so no one pages through every phone tail from a desk.
+SEARCH_LIMIT = 30
+SEARCH_WINDOW_S = 60
 
 
 def allowed_roles(action: str) -> tuple[str, ...] | None:
     return PERMISSIONS.get(action)
 
 
-def check_actor(session: Session, action: str, staff_id: int | None) -> Staff | None:
-    """Refuse an action the acting staff member's role may not do. A staff_id of None is the
-    system (command line, scripts): allowed only for desk actions, never for manager ones."""
+def check_actor(session: Session, action: str, staff_id: int | None) -> Staff:
+    """Refuse an action the acting staff member's role may not do. Every action names who acts:
+    None is refused; the command line and scripts act as the system row (system_actor)."""
     roles = allowed_roles(action)
     if staff_id is None:
-        if roles == MANAGER:
-            raise DeskError("not_manager")
-        return None
+        raise DeskError("actor_missing")
     staff = session.get(Staff, staff_id)
+    if staff is not None and staff.role == SYSTEM_ROLE:
+        return staff
     if staff is None or not staff.active:
         raise DeskError("staff_unknown")
     if roles is not None and staff.role not in roles:
         raise DeskError("not_manager" if roles == MANAGER else "role_not_allowed", role=staff.role)
     return staff
+
+
+def system_actor(engine: Engine) -> int:
+    """The system row's id, created on first use (inactive, no PIN): the acting staff member of
+    the command line, the demo loader and scripts. Pages never use it."""
+    with read_session(engine) as s:
+        found = s.execute(select(Staff.id).where(Staff.role == SYSTEM_ROLE).order_by(Staff.id)).scalars().first()
+    if found is not None:
+        return found
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        with write_session(engine) as s:
+            found = s.execute(select(Staff.id).where(Staff.role == SYSTEM_ROLE)).scalars().first()
+            if found is None:
+                taken = s.execute(select(Staff.id).where(Staff.name == SYSTEM_NAME)).first()
+                row = Staff(name=SYSTEM_NAME if taken is None else f"{SYSTEM_NAME}（命令行）", role=SYSTEM_ROLE,
+                            team="", active=False, pin_hash="")
+                s.add(row)
+                s.flush()
+                found = row.id
+        return found
+    except IntegrityError:  # another process made it at the same moment
+        return system_actor(engine)
+
+
+def is_system(staff: Staff | None) -> bool:
+    return staff is not None and staff.role == SYSTEM_ROLE
+
+
+def search_brake(session: Session, staff: Staff | None) -> None:
+    """Refuse a search past SEARCH_LIMIT a minute by one staff member who is not a manager (an
+    advisor once paged through all 10 000 phone tails). Refused searches count too."""
+    from core.models import AuditEntry
+
+    if staff is None or staff.role in ("manager", SYSTEM_ROLE):
+        return
+    since = now() - timedelta(seconds=SEARCH_WINDOW_S)
+    done = session.execute(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.at >= since, AuditEntry.staff_id == staff.id, AuditEntry.action == "search")).scalar_one()
+    if done >= SEARCH_LIMIT:
+        raise DeskError("search_limit", limit=SEARCH_LIMIT, seconds=SEARCH_WINDOW_S)
 
 
 # --- PIN hashing ---------------------------------------------------------------------------
@@ -190,11 +244,23 @@ def desk_roles(desk: str) -> tuple[str, ...] | None:
     return None
 
 
+def desk_home_roles(desk: str) -> tuple[str, ...]:
+    """The roles a desk is staffed by, listed first at its sign-in (the gift desk's own people first)."""
+    if desk.startswith("礼品"):
+        return ("gift",)
+    if desk.startswith("收银"):
+        return ("cashier",)
+    return MANAGER if desk == "经理" else ()
+
+
 def staff_for_desk(engine: Engine, desk: str) -> list[Staff]:
-    """Staff who may sign in at this desk: active, with a PIN, in a role the desk needs."""
+    """Staff who may sign in at this desk: active, with a PIN, in a role the desk needs; the
+    desk's own people first, then by role and name."""
     roles = desk_roles(desk)
     with read_session(engine) as s:
-        q = select(Staff).where(Staff.active, Staff.pin_hash != "").order_by(Staff.role, Staff.name)
+        q = select(Staff).where(Staff.active, Staff.pin_hash != "", Staff.role != SYSTEM_ROLE).order_by(Staff.role, Staff.name)
         if roles:
             q = q.where(Staff.role.in_(roles))
-        return list(s.execute(q).scalars())
+        people = list(s.execute(q).scalars())
+    home = desk_home_roles(desk)
+    return sorted(people, key=lambda p: p.role not in home)  # stable: role and name order kept within each part

@@ -15,7 +15,7 @@ from core.audit import audit, run_action
 from core.errors import DeskError
 from core.events import add_staff, create_event
 from core.models import (STAFF_ROLES, CheckIn, DrawResult, Event, GiftIssue, Invitation, Renewal, Staff)
-from core.security import check_pin_rule, hash_pin
+from core.security import SYSTEM_ROLE, check_pin_rule, hash_pin, is_system
 from core.store import read_session, write_session
 from core.validate import clean
 
@@ -24,15 +24,15 @@ def store_is_empty(engine: Engine) -> bool:
     """No event and no staff: the app shows the first-run page."""
     with read_session(engine) as s:
         events = s.execute(select(func.count()).select_from(Event)).scalar_one()
-        staff = s.execute(select(func.count()).select_from(Staff)).scalar_one()
-    return events == 0 and staff == 0
+        staff = s.execute(select(func.count()).select_from(Staff).where(Staff.role != SYSTEM_ROLE)).scalar_one()
+    return events == 0 and staff == 0  # the system row (a command run on an empty store) is not staff
 
 
 def first_run(engine: Engine, *, manager_name: str, pin: str, pin_again: str, event_name: str,
               event_date: date, store_name: str = "") -> dict:
     """Create the first manager (name + PIN) and the first event of an empty store."""
     with write_session(engine) as s:
-        if s.execute(select(func.count()).select_from(Staff)).scalar_one() or \
+        if s.execute(select(func.count()).select_from(Staff).where(Staff.role != SYSTEM_ROLE)).scalar_one() or \
                 s.execute(select(func.count()).select_from(Event)).scalar_one():
             raise DeskError("store_not_empty")
         if (pin or "").strip() != (pin_again or "").strip():
@@ -60,7 +60,7 @@ def edit_staff(engine: Engine, *, target_id: int, name: str, role: str, team: st
     deactivate themself (the store would be left without a way in)."""
     def body(s: Session) -> dict:
         person = s.get(Staff, target_id)
-        if person is None:
+        if person is None or is_system(person):
             raise DeskError("staff_unknown")
         nm = clean(name)
         if not nm or "<" in nm or ">" in nm:
@@ -86,7 +86,7 @@ def set_pin(engine: Engine, *, target_id: int, pin: str, desk: str, staff_id: in
     without a PIN (an imported advisor) gets desk access this way."""
     def body(s: Session) -> dict:
         person = s.get(Staff, target_id)
-        if person is None:
+        if person is None or is_system(person):
             raise DeskError("staff_unknown")
         clean_pin = check_pin_rule(s, pin)
         person.pin_hash = hash_pin(clean_pin)
@@ -109,7 +109,7 @@ def merge_staff(engine: Engine, *, duplicate_id: int, keep_id: int, desk: str, s
         if duplicate_id == keep_id:
             raise DeskError("staff_merge_same")
         dup, keep = s.get(Staff, duplicate_id), s.get(Staff, keep_id)
-        if dup is None or keep is None:
+        if dup is None or keep is None or is_system(dup) or is_system(keep):
             raise DeskError("staff_unknown")
         if duplicate_id == staff_id:
             raise DeskError("staff_self_lockout")
@@ -129,7 +129,8 @@ def merge_staff(engine: Engine, *, duplicate_id: int, keep_id: int, desk: str, s
 
 def staff_rows(engine: Engine) -> list[dict]:
     with read_session(engine) as s:
-        people = list(s.execute(select(Staff).order_by(Staff.active.desc(), Staff.role, Staff.name)).scalars())
+        people = list(s.execute(select(Staff).where(Staff.role != SYSTEM_ROLE)
+                                .order_by(Staff.active.desc(), Staff.role, Staff.name)).scalars())
     return [{"id": p.id, "name": p.name, "role": p.role, "team": p.team, "active": p.active,
              "pin_set": bool(p.pin_hash), "desk_access": bool(p.active and p.pin_hash),
              "locked_until": p.locked_until} for p in people]

@@ -272,7 +272,7 @@ def scan_to_guest(prefix: str, event_id: int, clear: tuple[str, ...] = ()) -> No
     ss[f"{prefix}_scanned"] = scanned_line(raw)
     answered()
     try:
-        matches = checkin.find_guest(engine(), event_id=event_id, raw=raw)
+        matches = checkin.find_guest(engine(), event_id=event_id, raw=raw, desk=station().desk, staff_id=station().staff_id)
     except DeskError as e:
         ss[f"{prefix}_msg"], ss[f"{prefix}_sound"] = refusal_text(e), "red"
         return

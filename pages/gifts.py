@@ -148,7 +148,7 @@ with st.expander(tr("gifts.printer")):
         st.markdown(tr("gifts.printer_status", status=tr(f"printer.{receipts.status_of(eng, station.desk)}")))
     if st.button(tr("gifts.test_print"), key="gift_test_print"):
         with desk_action():
-            out = receipts.test_print(eng, desk=station.desk)
+            out = receipts.test_print(eng, desk=station.desk, staff_id=station.staff_id, event_id=station.event_id)
             (st.success if out["status"] in ("printed", "screen") else st.warning)(
                 tr("gifts.test_result", status=tr(f"job.{out['status']}"), error=out["error"]))
     failed = receipts.jobs(eng, event_id=station.event_id, desk=station.desk, failed_only=True)

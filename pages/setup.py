@@ -12,7 +12,7 @@ from core.staff import create_staff, edit_staff, merge_staff, set_pin, staff_row
 from core.models import STAFF_ROLES, Event
 from core.store import read_session
 from core.validate import parse_yuan
-from core.security import DESKS
+from core.security import DESKS, demo_store
 from pages.common import desk_action, engine, esc, refusal_text, require_station, tr, yuan
 
 station = require_station("setup")
@@ -75,6 +75,9 @@ with tab_staff:
                                 tr("setup.team"): p["team"], tr("staff.desk_access"): access(p)} for p in people]),
                  hide_index=True, width="stretch")
     st.caption(tr("staff.pin_rule"))
+    with read_session(eng) as s_:
+        if demo_store(s_):  # 8888 works here, and only here: say so, so the demo does not contradict the rule
+            st.caption(tr("staff.pin_demo"))
     by_id = {p["id"]: p for p in people}
     label = lambda i: f"{by_id[i]['name']} · {tr('role.' + by_id[i]['role'])}"  # noqa: E731
     with st.form("add_staff", clear_on_submit=True):
@@ -211,7 +214,7 @@ with tab_print:
                 st.success(tr("ui.saved"))
     if st.button(tr("gifts.test_print"), key="setup_test_print"):
         with desk_action():
-            out = receipts.test_print(eng, desk=desk)
+            out = receipts.test_print(eng, desk=desk, staff_id=station.staff_id, event_id=station.event_id)
             (st.success if out["status"] in ("printed", "screen") else st.warning)(
                 tr("gifts.test_result", status=tr(f"job.{out['status']}"), error=out["error"]))
 

@@ -120,6 +120,29 @@ def race(target, calls: list[tuple]) -> list[str]:
     return sorted(out.get(timeout=5) for _ in procs)
 
 
+def acting(engine, role: str, name: str) -> int:
+    """An active staff member of this role (made, without a PIN, when the store has none): every
+    core service needs the acting staff member — None is refused (core.security.check_actor)."""
+    from core.events import add_staff
+    from core.models import Staff
+
+    with read_session(engine) as s:
+        found = s.execute(select(Staff.id).where(Staff.role == role, Staff.active).order_by(Staff.id)).scalars().first()
+    if found is not None:
+        return found
+    with write_session(engine) as s:
+        return add_staff(s, name=name, role=role, team="测试").id
+
+
+def desk_staff(engine) -> int:
+    """Who works a desk in tests that are not about who works it: a cashier (every desk but the manager's)."""
+    return acting(engine, "cashier", "测试收银")
+
+
+def manager_of(engine) -> int:
+    return acting(engine, "manager", "测试经理")
+
+
 @dataclass
 class Seeded:
     engine: object
@@ -148,7 +171,7 @@ def seed(engine, customers: int = 12) -> Seeded:
             add_staff(s, name=name, role=role, team=team)
         cashier = add_staff(s, name="郑收银", role="cashier")
         manager = add_staff(s, name="林经理", role="manager", pin=MANAGER_PIN)
-        gift = add_staff(s, name="马礼品", role="cashier")
+        gift = add_staff(s, name="马礼品", role="gift")
         plan = importer.plan_table(dms_rows(customers, today=date(2026, 12, 5), advisors=advisors),
                                    today=date(2026, 12, 5))
         importer.apply_import(s, ev.id, plan)

@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 
 from core import backup, checkin
 from core.config import ROOT
+from tests.conftest import desk_staff
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def data_dir(tmp_path, monkeypatch):
 
 def test_backup_copies_a_consistent_private_file_and_rotates(seeded_sqlite, data_dir):
     eng = seeded_sqlite.engine
-    checkin.check_in(eng, event_id=seeded_sqlite.event_id, raw=seeded_sqlite.codes[0], desk="签到台1", staff_id=None)
+    checkin.check_in(eng, event_id=seeded_sqlite.event_id, raw=seeded_sqlite.codes[0], desk="签到台1", staff_id=desk_staff(eng))
     path = backup.backup_now(eng)
     assert path.parent == data_dir / "backups"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
@@ -41,7 +42,7 @@ def test_backup_copies_a_consistent_private_file_and_rotates(seeded_sqlite, data
 def test_restore_brings_back_the_store_and_refuses_while_the_app_runs(seeded_sqlite, data_dir):
     eng = seeded_sqlite.engine
     saved = backup.backup_now(eng)
-    checkin.check_in(eng, event_id=seeded_sqlite.event_id, raw=seeded_sqlite.codes[0], desk="签到台1", staff_id=None)
+    checkin.check_in(eng, event_id=seeded_sqlite.event_id, raw=seeded_sqlite.codes[0], desk="签到台1", staff_id=desk_staff(eng))
     assert checkin.counters(eng, seeded_sqlite.event_id)["arrived"] == 1
     data_dir.mkdir(exist_ok=True)
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])

@@ -7,6 +7,7 @@ import pytest
 
 from core import board, cashier, checkin
 from core.board import rank, rank_moves
+from tests.conftest import desk_staff
 
 
 def renew(seeded, i, commercial, advisor_id=None, reason=""):
@@ -14,7 +15,7 @@ def renew(seeded, i, commercial, advisor_id=None, reason=""):
     return g, cashier.record_renewal(
         seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"], vehicle_id=g["vehicles"][0]["id"],
         insurer="平安", compulsory="950", commercial=commercial, vehicle_tax="300", payment_method="pos", desk="收银1",
-        staff_id=None, advisor_id=advisor_id, credit_reason=reason or ("改记" if advisor_id else ""),
+        staff_id=desk_staff(seeded.engine), advisor_id=advisor_id, credit_reason=reason or ("改记" if advisor_id else ""),
         confirm_high=True)  # amounts chosen for the ranking, not for the plausibility guard
 
 
@@ -30,7 +31,7 @@ def test_totals_ranking_and_void(seeded):
     renew(seeded, 0, "3000", a)
     renew(seeded, 1, "2000", a)
     _, r3 = renew(seeded, 2, "9000", b)
-    checkin.check_in(seeded.engine, event_id=seeded.event_id, raw=seeded.codes[3], desk="签到1", staff_id=None)
+    checkin.check_in(seeded.engine, event_id=seeded.event_id, raw=seeded.codes[3], desk="签到1", staff_id=desk_staff(seeded.engine))
     snap = board.snapshot(seeded.engine, seeded.event_id)
     t = snap["totals"]
     assert t["arrived"] == 4 and t["renewals"] == 3

@@ -14,6 +14,7 @@ from core.models import CallLog, Invitation
 from core.store import read_session
 from pages.common import Station
 from tests.test_pages import ROOT, TIMEOUT, html_text
+from tests.conftest import desk_staff
 
 
 @pytest.fixture
@@ -79,7 +80,7 @@ def test_my_customers_shows_arrivals_live(store):
     inv = my_invitations(store)[0]
     at = through_app(store, "pages/worklist.py", "advisor")
     assert "还没有到店" in "".join(i.value for i in at.info)
-    checkin.check_in(store.engine, event_id=store.event_id, invitation_id=inv, desk="签到台1", staff_id=None)
+    checkin.check_in(store.engine, event_id=store.event_id, invitation_id=inv, desk="签到台1", staff_id=desk_staff(store.engine))
     import streamlit as st
 
     st.cache_data.clear()  # the page's 1 s cache has expired (the browser test covers the live refresh)
@@ -136,7 +137,7 @@ def test_results_page_and_its_workbook(store):
     invs = my_invitations(store)
     for inv in invs[:2]:
         calls.log_call(eng, invitation_id=inv, outcome="confirmed", staff_id=store.advisor_id)
-    checkin.check_in(eng, event_id=ev, invitation_id=invs[0], desk="签到台1", staff_id=None)
+    checkin.check_in(eng, event_id=ev, invitation_id=invs[0], desk="签到台1", staff_id=desk_staff(eng))
     with read_session(eng) as s:
         code = s.get(Invitation, invs[0]).code
     guest = checkin.find(eng, event_id=ev, raw=code)[0]

@@ -19,6 +19,7 @@ from core.errors import DeskError
 from core.events import add_staff, create_event
 from core.models import CallLog, Customer, Invitation, Staff, Vehicle
 from core.store import read_session, write_session
+from tests.conftest import desk_staff
 
 
 # --- a known data set ----------------------------------------------------------------------
@@ -229,7 +230,7 @@ def test_payouts_count_checked_in_batches_by_default(engine):
     for i in mine:
         calls.log_call(engine, invitation_id=i, outcome="confirmed", staff_id=li)
     for i in mine[:15]:
-        checkin.check_in(engine, event_id=ev, invitation_id=i, desk="签到台1", staff_id=None)
+        checkin.check_in(engine, event_id=ev, invitation_id=i, desk="签到台1", staff_id=desk_staff(engine))
     rows, basis = incentive.payouts(engine, event_id=ev)
     assert basis == "checked_in"
     got = {r["caller"]: (r["batches"], r["payout"]) for r in rows}
@@ -250,7 +251,7 @@ def event_day(seeded):
             s.get(Invitation, inv.id).call_outcome = ("confirmed", "confirmed", "confirmed", "confirmed", "unsure",
                                                       "no_answer", "not_interested", "confirmed")[i % 8]
     for inv in invs[:4]:  # four arrive (three of them confirmed... all four are)
-        checkin.check_in(eng, event_id=ev, invitation_id=inv.id, desk="签到台1", staff_id=None)
+        checkin.check_in(eng, event_id=ev, invitation_id=inv.id, desk="签到台1", staff_id=desk_staff(eng))
     receipts = []
     for inv in invs[:2]:  # two renew
         g = checkin.find(eng, event_id=ev, raw=inv.code)[0]
@@ -437,12 +438,12 @@ def test_an_arrival_reaches_the_robot(engine):
     try:
         assert wait_for(lambda: n._known >= 0, 5)  # the cursor starts at the latest check-in
         a, b = confirmed_guests(k, engine, 2)
-        checkin.check_in(engine, event_id=k["event_id"], invitation_id=a, desk="签到台1", staff_id=None)
+        checkin.check_in(engine, event_id=k["event_id"], invitation_id=a, desk="签到台1", staff_id=desk_staff(engine))
         checkin.check_in(engine, event_id=k["event_id"], invitation_id=k["invitations"][3], desk="签到台1",
-                         staff_id=None)  # not confirmed: no message
+                         staff_id=desk_staff(engine))  # not confirmed: no message
         assert wait_for(lambda: robot.posts, 5)
         assert robot.posts == ["客***0 已到店，邀约人 李娜"]
-        checkin.check_in(engine, event_id=k["event_id"], invitation_id=b, desk="签到台1", staff_id=None)
+        checkin.check_in(engine, event_id=k["event_id"], invitation_id=b, desk="签到台1", staff_id=desk_staff(engine))
         assert wait_for(lambda: len(robot.posts) == 2, 5)
         assert robot.posts[1] == "客***1 已到店，邀约人 李娜" and len(robot.posts) == 2
     finally:
@@ -453,7 +454,7 @@ def test_an_arrival_reaches_the_robot(engine):
 def test_past_arrivals_are_not_posted_when_the_notifier_starts(engine):
     k = known_store(engine, {"retained": 2}, callers=("李娜",))
     (a,) = confirmed_guests(k, engine, 1)
-    checkin.check_in(engine, event_id=k["event_id"], invitation_id=a, desk="签到台1", staff_id=None)
+    checkin.check_in(engine, event_id=k["event_id"], invitation_id=a, desk="签到台1", staff_id=desk_staff(engine))
     robot = Robot()
     notify.set_webhook_url(engine, url=robot.url, staff_id=k["manager"])
     assert notify.claim_arrivals(engine) == ("", [])  # first claim: cursor at the latest check-in
@@ -471,7 +472,7 @@ def test_a_bad_robot_never_blocks_a_check_in(engine, mode):
         assert wait_for(lambda: n._known >= 0, 5)
         guests = confirmed_guests(k, engine, 4)
         for inv in guests:  # every check-in is answered while the robot hangs or fails
-            out = checkin.check_in(engine, event_id=k["event_id"], invitation_id=inv, desk="签到台1", staff_id=None)
+            out = checkin.check_in(engine, event_id=k["event_id"], invitation_id=inv, desk="签到台1", staff_id=desk_staff(engine))
             assert out["status"] == "welcome"
         assert checkin.counters(engine, k["event_id"])["arrived"] == 4
         assert wait_for(lambda: robot.hits >= 2, 10)  # tried, and tried again
@@ -500,13 +501,13 @@ def test_my_guests_status(engine):
     ev, me = k["event_id"], k["callers"][0]
     a, b = confirmed_guests(k, engine, 2)
     assert calls.my_guests_status(engine, event_id=ev, caller_id=me)["arrived"] == 0
-    checkin.check_in(engine, event_id=ev, invitation_id=a, desk="签到台1", staff_id=None)
-    checkin.check_in(engine, event_id=ev, invitation_id=b, desk="签到台1", staff_id=None)
+    checkin.check_in(engine, event_id=ev, invitation_id=a, desk="签到台1", staff_id=desk_staff(engine))
+    checkin.check_in(engine, event_id=ev, invitation_id=b, desk="签到台1", staff_id=desk_staff(engine))
     with read_session(engine) as s:
         veh = s.execute(select(Vehicle.id).join(Invitation, Invitation.customer_id == Vehicle.customer_id)
                         .where(Invitation.id == a)).scalar_one()
     cashier.record_renewal(engine, event_id=ev, invitation_id=a, vehicle_id=veh, insurer="平安", compulsory="950",
-                           commercial="0", vehicle_tax="0", payment_method="cash", desk="收银台1", staff_id=None)
+                           commercial="0", vehicle_tax="0", payment_method="cash", desk="收银台1", staff_id=desk_staff(engine))
     st = calls.my_guests_status(engine, event_id=ev, caller_id=me)
     assert (st["arrived"], st["renewed"], st["waiting"], st["confirmed"]) == (2, 1, 1, 2)
 

@@ -10,6 +10,7 @@ from core import cashier, checkin
 from core.errors import DeskError
 from core.models import Renewal
 from core.store import read_session
+from tests.conftest import desk_staff
 
 
 def guest(seeded, i=0):
@@ -54,7 +55,7 @@ def test_one_renewal_per_vehicle(seeded):
 def test_household_renews_twice(seeded):
     g = guest(seeded)
     second = cashier.add_vehicle(seeded.engine, invitation_id=g["invitation_id"], plate="粤B·6N666", desk="收银1",
-                                 staff_id=None)
+                                 staff_id=desk_staff(seeded.engine))
     renew(seeded, g)
     renew(seeded, g, vehicle_id=second["vehicle_id"])
     assert count(seeded.engine) == 2
@@ -94,10 +95,10 @@ def test_invoice_and_void(seeded):
     r = renew(seeded, guest(seeded))
     assert [x["renewal_id"] for x in cashier.renewal_rows(seeded.engine, seeded.event_id, pending_invoice=True)] == [r["renewal_id"]]
     with pytest.raises(DeskError, match="invoice_invalid"):
-        cashier.mark_invoiced(seeded.engine, renewal_id=r["renewal_id"], invoice_no="12", desk="开票", staff_id=None)
-    cashier.mark_invoiced(seeded.engine, renewal_id=r["renewal_id"], invoice_no="44001234", desk="开票", staff_id=None)
+        cashier.mark_invoiced(seeded.engine, renewal_id=r["renewal_id"], invoice_no="12", desk="开票", staff_id=desk_staff(seeded.engine))
+    cashier.mark_invoiced(seeded.engine, renewal_id=r["renewal_id"], invoice_no="44001234", desk="开票", staff_id=desk_staff(seeded.engine))
     with pytest.raises(DeskError, match="already_invoiced"):
-        cashier.mark_invoiced(seeded.engine, renewal_id=r["renewal_id"], invoice_no="44001235", desk="开票", staff_id=None)
+        cashier.mark_invoiced(seeded.engine, renewal_id=r["renewal_id"], invoice_no="44001235", desk="开票", staff_id=desk_staff(seeded.engine))
     assert cashier.renewal_rows(seeded.engine, seeded.event_id, pending_invoice=True) == []
     with pytest.raises(DeskError, match="not_manager"):
         cashier.void_renewal(seeded.engine, renewal_id=r["renewal_id"], reason="录错", desk="收银1",
@@ -130,7 +131,7 @@ def test_coverage_is_stored_as_codes_and_refusals_carry_codes(seeded):
     cashier.record_renewal(eng, event_id=seeded.event_id, invitation_id=g["invitation_id"], vehicle_id=g["vehicles"][0]["id"],
                            insurer="平安", compulsory="950", commercial="3000", vehicle_tax="0", payment_method="cash",
                            coverage=cashier.coverage_code(damage=True, third="200万", seats="1万/座"), desk="收银台1",
-                           staff_id=None)
+                           staff_id=desk_staff(eng))
     with read_session(eng) as s:
         stored = s.execute(select(Renewal.coverage)).scalar_one()
     assert stored == "damage|third:200万|seats:1万/座"
@@ -139,14 +140,14 @@ def test_coverage_is_stored_as_codes_and_refusals_carry_codes(seeded):
     with pytest.raises(DeskError) as e:
         cashier.record_renewal(eng, event_id=seeded.event_id, invitation_id=g["invitation_id"],
                                vehicle_id=g["vehicles"][0]["id"], insurer="平安", compulsory="6000", commercial="3000",
-                               vehicle_tax="0", payment_method="cash", desk="收银台1", staff_id=None)
+                               vehicle_tax="0", payment_method="cash", desk="收银台1", staff_id=desk_staff(eng))
     # main's plausibility guard (core.finance) decides; what it returns is codes and values, no sentence
     assert e.value.info["what"] == "compulsory" and e.value.info["amount"] == "6,000.00"
     assert not re.search(r"[\u4e00-\u9fff]", repr(e.value.info))
     with pytest.raises(DeskError) as e:
         cashier.record_renewal(eng, event_id=seeded.event_id, invitation_id=g["invitation_id"],
                                vehicle_id=g["vehicles"][0]["id"], insurer="平安", compulsory="-1", commercial="3000",
-                               vehicle_tax="0", payment_method="cash", desk="收银台1", staff_id=None)
+                               vehicle_tax="0", payment_method="cash", desk="收银台1", staff_id=desk_staff(eng))
     assert e.value.info == {"field": "compulsory"}
 
 

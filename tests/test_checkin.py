@@ -8,7 +8,7 @@ from core import checkin
 from core.errors import DeskError
 from core.models import AuditEntry, CheckIn, Invitation
 from core.store import dispose_all, get_engine, read_session, write_session
-from tests.conftest import race
+from tests.conftest import race, desk_staff
 
 
 def audits(engine, action="check_in"):
@@ -24,10 +24,10 @@ def checkins(engine):
 
 def test_welcome_then_already(seeded):
     eng, code = seeded.engine, seeded.codes[0]
-    v = checkin.check_in(eng, event_id=seeded.event_id, raw=code.lower(), desk="签到1", staff_id=None)
+    v = checkin.check_in(eng, event_id=seeded.event_id, raw=code.lower(), desk="签到1", staff_id=desk_staff(eng))
     assert v["status"] == "welcome" and v["code"] == code and v["name"] and v["plates"]
     with pytest.raises(DeskError) as e:
-        checkin.check_in(eng, event_id=seeded.event_id, raw=code, desk="签到2", staff_id=None)
+        checkin.check_in(eng, event_id=seeded.event_id, raw=code, desk="签到2", staff_id=desk_staff(eng))
     assert e.value.reason == "already_checked_in" and e.value.info["desk"] == "签到1"
     assert e.value.info["guest"]["name"] == v["name"]
     assert checkins(eng) == 1
@@ -36,16 +36,16 @@ def test_welcome_then_already(seeded):
 
 def test_double_enter_acts_once(seeded):
     eng, code = seeded.engine, seeded.codes[1]
-    first = checkin.check_in(eng, event_id=seeded.event_id, raw=code, desk="签到1", staff_id=None)
-    again = checkin.check_in(eng, event_id=seeded.event_id, raw=code, desk="签到1", staff_id=None)
+    first = checkin.check_in(eng, event_id=seeded.event_id, raw=code, desk="签到1", staff_id=desk_staff(eng))
+    again = checkin.check_in(eng, event_id=seeded.event_id, raw=code, desk="签到1", staff_id=desk_staff(eng))
     assert first["status"] == again["status"] == "welcome" and again.get("repeat")
     assert checkins(eng) == 1
 
 
 def test_nonce_replays(seeded):
     eng, code = seeded.engine, seeded.codes[2]
-    a = checkin.check_in(eng, event_id=seeded.event_id, raw=code, desk="签到1", staff_id=None, nonce="n-1")
-    b = checkin.check_in(eng, event_id=seeded.event_id, raw=code, desk="签到1", staff_id=None, nonce="n-1")
+    a = checkin.check_in(eng, event_id=seeded.event_id, raw=code, desk="签到1", staff_id=desk_staff(eng), nonce="n-1")
+    b = checkin.check_in(eng, event_id=seeded.event_id, raw=code, desk="签到1", staff_id=desk_staff(eng), nonce="n-1")
     assert b["replayed"] and b["invitation_id"] == a["invitation_id"]
 
 
@@ -53,7 +53,7 @@ def test_nonce_replays(seeded):
                                         ("<script>", "unknown_code")])
 def test_refusals_write_nothing_but_the_audit(seeded, raw, reason):
     with pytest.raises(DeskError) as e:
-        checkin.check_in(seeded.engine, event_id=seeded.event_id, raw=raw, desk="签到1", staff_id=None)
+        checkin.check_in(seeded.engine, event_id=seeded.event_id, raw=raw, desk="签到1", staff_id=desk_staff(seeded.engine))
     assert e.value.reason == reason
     assert checkins(seeded.engine) == 0
     assert audits(seeded.engine)[-1][0] == reason
@@ -70,10 +70,10 @@ def test_foreign_event_and_cancelled(seeded):
         inv = s.execute(select(Invitation).where(Invitation.code == seeded.codes[3])).scalar_one()
         inv.cancelled = True
     with pytest.raises(DeskError) as e:
-        checkin.check_in(eng, event_id=other, raw=seeded.codes[0], desk="签到1", staff_id=None)
+        checkin.check_in(eng, event_id=other, raw=seeded.codes[0], desk="签到1", staff_id=desk_staff(eng))
     assert e.value.reason == "foreign_event" and e.value.info["event"] == "测试续保会"
     with pytest.raises(DeskError) as e:
-        checkin.check_in(eng, event_id=seeded.event_id, raw=seeded.codes[3], desk="签到1", staff_id=None)
+        checkin.check_in(eng, event_id=seeded.event_id, raw=seeded.codes[3], desk="签到1", staff_id=desk_staff(eng))
     assert e.value.reason == "cancelled"
     assert checkins(eng) == 0
 
@@ -94,7 +94,7 @@ def test_search_by_phone_plate_name_prefix(seeded):
 def test_walk_in_is_checked_in_at_once(seeded):
     eng = seeded.engine
     v = checkin.register_walk_in(eng, event_id=seeded.event_id, name="路人甲", phone="13900001111", plate="粤B·9K888",
-                                 source="网络集客", consent=True, party_size=2, desk="签到1", staff_id=None)
+                                 source="网络集客", consent=True, party_size=2, desk="签到1", staff_id=desk_staff(eng))
     assert v["status"] == "welcome" and v["walk_in"] and v["group"] == "web" and v["party_size"] == 2
     assert checkin.counters(eng, seeded.event_id)["walk_ins"] == 1
     for kwargs, reason in (({"name": "", "phone": "13900001112"}, "name_missing"),
@@ -103,17 +103,17 @@ def test_walk_in_is_checked_in_at_once(seeded):
                            ({"name": "乙", "phone": "13900001112", "plate": "ABC"}, "plate_invalid"),
                            ({"name": "乙", "phone": "13900001112", "party_size": 11}, "party_size_invalid")):
         with pytest.raises(DeskError) as e:
-            checkin.register_walk_in(eng, event_id=seeded.event_id, desk="签到1", staff_id=None, **kwargs)
+            checkin.register_walk_in(eng, event_id=seeded.event_id, desk="签到1", staff_id=desk_staff(eng), **kwargs)
         assert e.value.reason == reason
     assert checkins(eng) == 1
 
 
 def test_party_size_and_undo(seeded):
     eng, ev = seeded.engine, seeded.event_id
-    v = checkin.check_in(eng, event_id=ev, raw=seeded.codes[4], desk="签到1", staff_id=None)
-    checkin.set_party_size(eng, invitation_id=v["invitation_id"], size=4, desk="签到1", staff_id=None)
+    v = checkin.check_in(eng, event_id=ev, raw=seeded.codes[4], desk="签到1", staff_id=desk_staff(eng))
+    checkin.set_party_size(eng, invitation_id=v["invitation_id"], size=4, desk="签到1", staff_id=desk_staff(eng))
     with pytest.raises(DeskError, match="party_size_invalid"):
-        checkin.set_party_size(eng, invitation_id=v["invitation_id"], size=0, desk="签到1", staff_id=None)
+        checkin.set_party_size(eng, invitation_id=v["invitation_id"], size=0, desk="签到1", staff_id=desk_staff(eng))
     with pytest.raises(DeskError, match="not_manager"):
         checkin.undo_check_in(eng, invitation_id=v["invitation_id"], reason="扫错了", desk="签到1",
                               staff_id=seeded.cashier_id)
@@ -124,7 +124,7 @@ def test_party_size_and_undo(seeded):
     with read_session(eng) as s:
         row = s.execute(select(CheckIn)).scalar_one()
         assert row.undone_at and row.undo_reason == "扫错了" and row.party_size == 4
-    again = checkin.check_in(eng, event_id=ev, raw=seeded.codes[4], desk="签到2", staff_id=None)
+    again = checkin.check_in(eng, event_id=ev, raw=seeded.codes[4], desk="签到2", staff_id=desk_staff(eng))
     assert again["status"] == "welcome" and checkin.counters(eng, ev)["arrived"] == 1
     assert checkin.counters(eng, ev)["people"] == 4
 
@@ -133,7 +133,7 @@ def _race(url, event_id, code, desk, barrier, out):
     eng = get_engine(url)
     barrier.wait()
     try:
-        checkin.check_in(eng, event_id=event_id, raw=code, desk=desk, staff_id=None)
+        checkin.check_in(eng, event_id=event_id, raw=code, desk=desk, staff_id=desk_staff(eng))
         out.put("welcome")
     except DeskError as e:
         out.put(e.reason)
@@ -156,7 +156,7 @@ def test_database_refuses_a_second_checkin_row(seeded):
 
     from core.clock import now
 
-    v = checkin.check_in(seeded.engine, event_id=seeded.event_id, raw=seeded.codes[0], desk="签到1", staff_id=None)
+    v = checkin.check_in(seeded.engine, event_id=seeded.event_id, raw=seeded.codes[0], desk="签到1", staff_id=desk_staff(seeded.engine))
     with pytest.raises(IntegrityError):
         with write_session(seeded.engine) as s:
             s.add(CheckIn(invitation_id=v["invitation_id"], event_id=seeded.event_id, desk="x", at=now()))
@@ -164,17 +164,17 @@ def test_database_refuses_a_second_checkin_row(seeded):
 
 def test_scan_checks_in_a_code_or_a_full_mobile_and_lists_the_rest(seeded):
     eng, ev = seeded.engine, seeded.event_id
-    by_code = checkin.scan(eng, event_id=ev, raw=seeded.codes[0], desk="签到1", staff_id=None)
+    by_code = checkin.scan(eng, event_id=ev, raw=seeded.codes[0], desk="签到1", staff_id=desk_staff(eng))
     assert by_code["status"] == "welcome"
     guest = checkin.find(eng, event_id=ev, raw=seeded.codes[1])[0]
-    by_phone = checkin.scan(eng, event_id=ev, raw=guest["phone"], desk="签到1", staff_id=None)
+    by_phone = checkin.scan(eng, event_id=ev, raw=guest["phone"], desk="签到1", staff_id=desk_staff(eng))
     assert by_phone["status"] == "welcome" and by_phone["invitation_id"] == guest["invitation_id"]
     checkin.register_walk_in(eng, event_id=ev, name=guest["name"][0] + "某某", phone="13900005555", desk="签到1",
-                             staff_id=None)  # a second guest with the same surname
-    listed = checkin.scan(eng, event_id=ev, raw=guest["name"][0], desk="签到1", staff_id=None)
+                             staff_id=desk_staff(eng))  # a second guest with the same surname
+    listed = checkin.scan(eng, event_id=ev, raw=guest["name"][0], desk="签到1", staff_id=desk_staff(eng))
     assert listed["status"] == "choose" and len(listed["matches"]) > 1
     with pytest.raises(DeskError, match="unknown_code"):
-        checkin.scan(eng, event_id=ev, raw="没有这个人", desk="签到1", staff_id=None)
+        checkin.scan(eng, event_id=ev, raw="没有这个人", desk="签到1", staff_id=desk_staff(eng))
     assert audits(eng)[-1][0] == "unknown_code"  # a search that finds nobody is audited like a bad code
 
 
@@ -186,10 +186,10 @@ def test_walk_in_with_the_phone_of_a_cancelled_invitation_is_refused_like_a_scan
     with write_session(eng) as s:
         s.execute(select(Invitation).where(Invitation.code == seeded.codes[3])).scalar_one().cancelled = True
     with pytest.raises(DeskError) as scanned:
-        checkin.check_in(eng, event_id=seeded.event_id, raw=seeded.codes[3], desk="签到1", staff_id=None)
+        checkin.check_in(eng, event_id=seeded.event_id, raw=seeded.codes[3], desk="签到1", staff_id=desk_staff(eng))
     with pytest.raises(DeskError) as walked:
         checkin.register_walk_in(eng, event_id=seeded.event_id, name="换个名字", phone=guest["phone"], desk="签到1",
-                                 staff_id=None)
+                                 staff_id=desk_staff(eng))
     assert scanned.value.reason == walked.value.reason == "cancelled"
     assert checkins(eng) == 0
 
@@ -202,10 +202,10 @@ def test_cashier_checks_in_by_the_same_rule(seeded):
     g = checkin.find(eng, event_id=seeded.event_id, raw=seeded.codes[5])[0]
     done = cashier.record_renewal(eng, event_id=seeded.event_id, invitation_id=g["invitation_id"],
                                   vehicle_id=g["vehicles"][0]["id"], insurer="平安", compulsory="950", commercial="3000",
-                                  vehicle_tax="0", payment_method="cash", desk="收银台1", staff_id=None)
+                                  vehicle_tax="0", payment_method="cash", desk="收银台1", staff_id=desk_staff(eng))
     assert done["checked_in_now"] and checkins(eng) == 1
     with pytest.raises(DeskError) as e:
-        checkin.check_in(eng, event_id=seeded.event_id, raw=seeded.codes[5], desk="签到1", staff_id=None)
+        checkin.check_in(eng, event_id=seeded.event_id, raw=seeded.codes[5], desk="签到1", staff_id=desk_staff(eng))
     assert e.value.reason == "already_checked_in" and e.value.info["desk"] == "收银台1"
 
 
@@ -214,22 +214,22 @@ def test_one_match_from_a_search_goes_straight_to_that_guest(seeded):
     guest = checkin.find(eng, event_id=seeded.event_id, raw=seeded.codes[6])[0]
     plate = guest["vehicles"][0]["plate"]
     assert len(checkin.find(eng, event_id=seeded.event_id, raw=plate)) == 1
-    v = checkin.scan(eng, event_id=seeded.event_id, raw=plate, desk="签到1", staff_id=None)
+    v = checkin.scan(eng, event_id=seeded.event_id, raw=plate, desk="签到1", staff_id=desk_staff(eng))
     assert v["status"] == "welcome" and v["invitation_id"] == guest["invitation_id"]
 
 
 def test_walk_in_source_is_stored_as_a_code(seeded):
     eng = seeded.engine
     checkin.register_walk_in(eng, event_id=seeded.event_id, name="路人丙", phone="13900002222", desk="签到1",
-                             staff_id=None)
+                             staff_id=desk_staff(eng))
     checkin.register_walk_in(eng, event_id=seeded.event_id, name="路人丁", phone="13900003333", source="referral",
-                             desk="签到1", staff_id=None)
+                             desk="签到1", staff_id=desk_staff(eng))
     with read_session(eng) as s:
         stored = sorted(s.execute(select(Invitation.walk_in_source).where(Invitation.source == "walk_in")).scalars())
     assert stored == ["natural", "referral"]
     with pytest.raises(DeskError) as e:
         checkin.register_walk_in(eng, event_id=seeded.event_id, name="戊", phone="13900004444", source="火星",
-                                 desk="签到1", staff_id=None)
+                                 desk="签到1", staff_id=desk_staff(eng))
     assert e.value.reason == "source_invalid"
 
 

@@ -48,9 +48,9 @@ def mixed_day(seeded) -> dict:
                        (7, "no_answer"), (8, "not_interested"), (4, "no_answer")):  # invs[4] misses the re-confirm
         calls.log_call(eng, invitation_id=invs[i], outcome=outcome, staff_id=mgr)
     for i in (3, 6, 0, 9):
-        checkin.check_in(eng, event_id=ev, invitation_id=invs[i], desk="签到台1", staff_id=None)
+        checkin.check_in(eng, event_id=ev, invitation_id=invs[i], desk="签到台1", staff_id=mgr)
     walk = [checkin.register_walk_in(eng, event_id=ev, name=name, phone=phone, plate=plate, source=src,
-                                     desk="签到台1", staff_id=None)
+                                     desk="签到台1", staff_id=mgr)
             for name, phone, plate, src in (("周现场", "13900008801", "粤B8A801", "natural"),
                                             ("吴网络", "13900008802", "", "web"),
                                             ("郑转介", "13900008803", "", "referral"))]

@@ -13,6 +13,7 @@ from core.errors import DeskError
 from core.models import AuditEntry, PrintJob, Renewal, Vehicle
 from core.store import read_session, write_session
 from tests.fakeprinter import FakePrinter, decode
+from tests.conftest import desk_staff
 
 
 def guest(seeded, i=0):
@@ -164,7 +165,7 @@ def several(seeded) -> list[dict]:
     cashier.void_renewal(seeded.engine, renewal_id=out[3]["renewal_id"], reason="录错", desk="经理",
                          staff_id=seeded.manager_id)
     cashier.mark_invoiced(seeded.engine, renewal_id=out[1]["renewal_id"], invoice_no="44001234", desk="收银台2（开票）",
-                          staff_id=None)
+                          staff_id=desk_staff(seeded.engine))
     return out
 
 
@@ -275,12 +276,12 @@ def test_payment_receipt_on_a_real_socket_printer(seeded, render):
 
 def test_payment_receipt_without_a_printer_shows_on_screen_and_refuses_a_void(seeded):
     r = renew(seeded, guest(seeded))
-    out = finance.payment_receipt(seeded.engine, renewal_id=r["renewal_id"], desk="收银台9", staff_id=None)
+    out = finance.payment_receipt(seeded.engine, renewal_id=r["renewal_id"], desk="收银台9", staff_id=desk_staff(seeded.engine))
     assert out["status"] == "screen"
     lines = receipts.preview(seeded.engine, out["job_id"])["lines"]
     assert "收款凭证" in lines and any("商业险：3,200.50 元" in x for x in lines)
     cashier.void_renewal(seeded.engine, renewal_id=r["renewal_id"], reason="录错", desk="经理", staff_id=seeded.manager_id)
     with pytest.raises(DeskError, match="voided"):
-        finance.payment_receipt(seeded.engine, renewal_id=r["renewal_id"], desk="收银台9", staff_id=None)
+        finance.payment_receipt(seeded.engine, renewal_id=r["renewal_id"], desk="收银台9", staff_id=desk_staff(seeded.engine))
     with read_session(seeded.engine) as s:
         assert s.execute(select(func.count()).select_from(PrintJob)).scalar_one() == 1

@@ -11,7 +11,7 @@ from core import cashier, checkin, gifts
 from core.errors import DeskError
 from core.models import DrawResult, Event, GiftIssue, GiftType
 from core.store import dispose_all, get_engine, read_session, write_session
-from tests.conftest import race
+from tests.conftest import race, desk_staff
 
 
 def renewed_guest(seeded, i=0, commercial="3000"):
@@ -38,21 +38,21 @@ def test_entitlements_and_hand_out(seeded):
     assert gift(seeded.engine, seeded.event_id, "汽车应急工具包").stock == 149
     with pytest.raises(DeskError) as e:
         gifts.hand_out_gift(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
-                            renewal_id=r["renewal_id"], desk="礼品2", staff_id=None)
+                            renewal_id=r["renewal_id"], desk="礼品2", staff_id=desk_staff(seeded.engine))
     assert e.value.reason == "gift_already_given" and e.value.info["desk"] == "礼品1"
     gifts.hand_out_gift(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"], kind="arrival",
-                        desk="礼品1", staff_id=None)
+                        desk="礼品1", staff_id=desk_staff(seeded.engine))
     due = gifts.entitlements(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"])
     assert not due["renewals"][0]["gift_due"] and not due["arrival_due"]
 
 
 def test_not_renewed_gets_nothing(seeded):
-    g = checkin.check_in(seeded.engine, event_id=seeded.event_id, raw=seeded.codes[1], desk="签到1", staff_id=None)
+    g = checkin.check_in(seeded.engine, event_id=seeded.event_id, raw=seeded.codes[1], desk="签到1", staff_id=desk_staff(seeded.engine))
     due = gifts.entitlements(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"])
     assert due["renewals"] == [] and due["arrival_due"]
     with pytest.raises(DeskError, match="not_renewed"):
         gifts.hand_out_gift(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"], renewal_id=None,
-                            desk="礼品1", staff_id=None)
+                            desk="礼品1", staff_id=desk_staff(seeded.engine))
 
 
 def test_out_of_stock_offers_the_substitute(seeded):
@@ -62,11 +62,11 @@ def test_out_of_stock_offers_the_substitute(seeded):
         s.execute(update(GiftType).where(GiftType.id == main.id).values(stock=0))
     with pytest.raises(DeskError) as e:
         gifts.hand_out_gift(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
-                            renewal_id=r["renewal_id"], desk="礼品1", staff_id=None)
+                            renewal_id=r["renewal_id"], desk="礼品1", staff_id=desk_staff(seeded.engine))
     assert e.value.reason == "out_of_stock" and e.value.info["substitute"] == "车载香薰" and e.value.info["left"] > 0
     out = gifts.hand_out_gift(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
                               renewal_id=r["renewal_id"], gift_type_id=e.value.info["substitute_id"], desk="礼品1",
-                              staff_id=None)
+                              staff_id=desk_staff(seeded.engine))
     assert out["substitute"] and out["gift"] == "车载香薰"
     report = {row["name"]: row for row in gifts.stock_report(seeded.engine, seeded.event_id)}
     assert report["汽车应急工具包"]["low"] and report["车载香薰"]["handed_out"] == 1
@@ -93,7 +93,7 @@ def _grab(url, event_id, invitation_id, renewal_id, barrier, out):
     barrier.wait()
     try:
         gifts.hand_out_gift(eng, event_id=event_id, invitation_id=invitation_id, renewal_id=renewal_id,
-                            desk="礼品", staff_id=None)
+                            desk="礼品", staff_id=desk_staff(eng))
         out.put("ok")
     except DeskError as e:
         out.put(e.reason)
@@ -132,10 +132,10 @@ def test_draw_box_tickets_are_gone_once_drawn(sqlite_engine):
     g, r = renewed_guest(seeded, 0, commercial="1")
     rng = random.Random(20261205)
     results = [gifts.draw_prize(sqlite_engine, event_id=seeded.event_id, renewal_id=r["renewal_id"], desk="礼品1",
-                                staff_id=None, randbelow=rng.randrange)["prize"] for _ in range(200)]
+                                staff_id=desk_staff(sqlite_engine), randbelow=rng.randrange)["prize"] for _ in range(200)]
     assert Counter(results) == {"后备箱储物箱": 80, "汽车工具箱": 40, "车载吸尘器": 20, "便携洗车机": 10, "谢谢参与": 50}
     with pytest.raises(DeskError, match="box_empty"):
-        gifts.draw_prize(sqlite_engine, event_id=seeded.event_id, renewal_id=r["renewal_id"], desk="礼品1", staff_id=None)
+        gifts.draw_prize(sqlite_engine, event_id=seeded.event_id, renewal_id=r["renewal_id"], desk="礼品1", staff_id=desk_staff(sqlite_engine))
 
 
 def test_draw_weighting_follows_what_is_left(sqlite_engine):
@@ -150,7 +150,7 @@ def test_draw_weighting_follows_what_is_left(sqlite_engine):
     g, r = renewed_guest(seeded, 0, commercial="100")
     rng = random.Random(7)
     results = Counter(gifts.draw_prize(sqlite_engine, event_id=seeded.event_id, renewal_id=r["renewal_id"], desk="礼品1",
-                                       staff_id=None, randbelow=rng.randrange)["prize"] for _ in range(4000))
+                                       staff_id=desk_staff(sqlite_engine), randbelow=rng.randrange)["prize"] for _ in range(4000))
     expected = {"后备箱储物箱": 80 / 200, "汽车工具箱": 40 / 200, "车载吸尘器": 20 / 200, "便携洗车机": 10 / 200, "谢谢参与": 50 / 200}
     for name, share in expected.items():
         assert abs(results[name] / 4000 - share) < 0.03, (name, results[name])
@@ -172,13 +172,13 @@ def test_top_prize_waits_for_its_slot_and_consolation(seeded):
         s.execute(update(GiftType).where(GiftType.id == washer.id).values(stock=5, release_after=now() + timedelta(hours=1)))
         s.get(Event, seeded.event_id).draw_blank_tickets = 0
     with pytest.raises(DeskError, match="box_empty"):  # the only prize is not released yet
-        gifts.draw_prize(seeded.engine, event_id=seeded.event_id, renewal_id=r["renewal_id"], desk="礼品1", staff_id=None)
+        gifts.draw_prize(seeded.engine, event_id=seeded.event_id, renewal_id=r["renewal_id"], desk="礼品1", staff_id=desk_staff(seeded.engine))
     with write_session(seeded.engine) as s:
         s.execute(update(GiftType).where(GiftType.id == washer.id).values(release_after=None, stock=0))
         ev = s.get(Event, seeded.event_id)
         ev.draw_mode = "odds"
     out = gifts.draw_prize(seeded.engine, event_id=seeded.event_id, renewal_id=r["renewal_id"], desk="礼品1",
-                           staff_id=None, randbelow=lambda n: 0)
+                           staff_id=desk_staff(seeded.engine), randbelow=lambda n: 0)
     assert out["consolation"] and out["prize"] == "安慰奖·玻璃水"
 
 
@@ -189,16 +189,16 @@ def test_extra_draws_per_premium_and_no_more(seeded):
     due = gifts.entitlements(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"])
     assert due["renewals"][0]["draws_due"] == 3
     for _ in range(3):
-        gifts.draw_prize(seeded.engine, event_id=seeded.event_id, renewal_id=r["renewal_id"], desk="礼品1", staff_id=None)
+        gifts.draw_prize(seeded.engine, event_id=seeded.event_id, renewal_id=r["renewal_id"], desk="礼品1", staff_id=desk_staff(seeded.engine))
     with pytest.raises(DeskError, match="no_draw_left"):
-        gifts.draw_prize(seeded.engine, event_id=seeded.event_id, renewal_id=r["renewal_id"], desk="礼品1", staff_id=None)
+        gifts.draw_prize(seeded.engine, event_id=seeded.event_id, renewal_id=r["renewal_id"], desk="礼品1", staff_id=desk_staff(seeded.engine))
 
 
 def test_void_flags_reclaim_and_stops_entitlements(seeded):
     g, r = renewed_guest(seeded, 0)
     gifts.hand_out_gift(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
-                        renewal_id=r["renewal_id"], desk="礼品1", staff_id=None)
-    gifts.draw_prize(seeded.engine, event_id=seeded.event_id, renewal_id=r["renewal_id"], desk="礼品1", staff_id=None,
+                        renewal_id=r["renewal_id"], desk="礼品1", staff_id=desk_staff(seeded.engine))
+    gifts.draw_prize(seeded.engine, event_id=seeded.event_id, renewal_id=r["renewal_id"], desk="礼品1", staff_id=desk_staff(seeded.engine),
                      randbelow=lambda n: 0)  # the first ticket: a prize
     cashier.void_renewal(seeded.engine, renewal_id=r["renewal_id"], reason="客户退保", desk="收银1",
                          staff_id=seeded.manager_id)
@@ -206,10 +206,10 @@ def test_void_flags_reclaim_and_stops_entitlements(seeded):
     assert due["renewals"][0]["voided"] and not due["renewals"][0]["gift_due"] and due["renewals"][0]["draws_due"] == 0
     assert {x["kind"] for x in due["reclaim"]} == {"gift", "draw"}
     with pytest.raises(DeskError, match="not_renewed"):
-        gifts.draw_prize(seeded.engine, event_id=seeded.event_id, renewal_id=r["renewal_id"], desk="礼品1", staff_id=None)
+        gifts.draw_prize(seeded.engine, event_id=seeded.event_id, renewal_id=r["renewal_id"], desk="礼品1", staff_id=desk_staff(seeded.engine))
     before = gift(seeded.engine, seeded.event_id, "汽车应急工具包").stock
     for item in due["reclaim"]:
-        gifts.mark_reclaimed(seeded.engine, kind=item["kind"], item_id=item["id"], desk="礼品1", staff_id=None)
+        gifts.mark_reclaimed(seeded.engine, kind=item["kind"], item_id=item["id"], desk="礼品1", staff_id=desk_staff(seeded.engine))
     assert gift(seeded.engine, seeded.event_id, "汽车应急工具包").stock == before + 1
     assert gifts.entitlements(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"])["reclaim"] == []
 
@@ -235,7 +235,7 @@ def test_gift_out_of_stock_still_draws_and_substitute_plus_draw_is_one_receipt(s
         s.execute(update(GiftType).where(GiftType.id == main.id).values(stock=0))
     g, r = renewed_guest(seeded, 0)
     done = gifts.serve(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
-                       renewal_id=r["renewal_id"], gift=True, draw=True, desk="礼品1", staff_id=None)
+                       renewal_id=r["renewal_id"], gift=True, draw=True, desk="礼品1", staff_id=desk_staff(seeded.engine))
     assert done["refusal"].reason == "out_of_stock" and done["refusal"].info["substitute_id"]
     assert done["prize"] is not None and done["job"] is not None  # the draw happened and printed
     due = gifts.entitlements(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"])
@@ -248,7 +248,7 @@ def test_gift_out_of_stock_still_draws_and_substitute_plus_draw_is_one_receipt(s
         jobs_before = s.execute(select(func.count()).select_from(PrintJob)).scalar_one()
     done = gifts.serve(seeded.engine, event_id=seeded.event_id, invitation_id=g2["invitation_id"],
                        renewal_id=r2["renewal_id"], gift=True, draw=True, gift_type_id=offer["substitute_id"],
-                       desk="礼品1", staff_id=None)
+                       desk="礼品1", staff_id=desk_staff(seeded.engine))
     assert done["refusals"] == [] and done["gift"] == "车载香薰" and done["substitute"] and done["prize"] is not None
     with read_session(seeded.engine) as s:
         assert s.execute(select(func.count()).select_from(PrintJob)).scalar_one() == jobs_before + 1
@@ -317,7 +317,7 @@ def test_page_finds_and_reprints_any_receipt(desk_store):
         receipts.save_desk_printer(seeded.engine, desk="礼品台1", connection="network", host="127.0.0.1", port=p.port)
         g, r = renewed_guest(seeded, 0)
         done = gifts.serve(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
-                           renewal_id=r["renewal_id"], gift=True, draw=False, desk="礼品台1", staff_id=None)
+                           renewal_id=r["renewal_id"], gift=True, draw=False, desk="礼品台1", staff_id=desk_staff(seeded.engine))
         assert done["job"]["status"] == "printed"
         at = gift_desk(seeded)
         at.text_input(key="gift_receipt_q").input(g["phone"][-4:]).run()

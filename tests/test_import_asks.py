@@ -15,6 +15,7 @@ from core.events import add_staff, create_event
 from core.invitations import card_zips, export_invitations, set_invitation_details, sms_text
 from core.models import Customer, Event, Invitation, Staff, Vehicle
 from core.store import read_session, write_session
+from tests.conftest import desk_staff, manager_of
 
 TODAY = date(2026, 11, 22)
 
@@ -103,7 +104,7 @@ def test_unassigned_customers_go_only_to_active_callers(shop):
     engine, event_id, ids = shop
     rows = [["姓名", "手机号", "客户类别"]] + [[f"客户{i}", f"1390000{i:04d}", "自然"] for i in range(30)]
     plan = importer.plan_table(rows, today=TODAY)
-    importer.commit_import(engine, event_id=event_id, plan=plan, choices=importer.ImportChoices(), staff_id=None)
+    importer.commit_import(engine, event_id=event_id, plan=plan, choices=importer.ImportChoices(), staff_id=manager_of(engine))
     with read_session(engine) as s:
         got = dict(s.execute(select(Invitation.advisor_id, func.count()).group_by(Invitation.advisor_id)).all())
     assert got == {ids["王磊"]: 10, ids["陈晓东"]: 10, ids["李婷"]: 10}  # never cashier, manager or inactive
@@ -125,7 +126,7 @@ def test_one_phone_two_names_are_two_customers_with_a_warning(shop):
                                                "郑收银": None})
     preview = importer.preview_import(engine, event_id, plan, choices)
     assert preview.new_customers == 7 and preview.new_invitations == 7
-    done = importer.commit_import(engine, event_id=event_id, plan=plan, choices=choices, staff_id=None)
+    done = importer.commit_import(engine, event_id=event_id, plan=plan, choices=choices, staff_id=manager_of(engine))
     assert (done.new_customers, done.new_invitations) == (preview.new_customers, preview.new_invitations)
     assert count(engine, Customer) == 7 and count(engine, Invitation) == 7
     with read_session(engine) as s:
@@ -133,7 +134,7 @@ def test_one_phone_two_names_are_two_customers_with_a_warning(shop):
     assert names == {"孙俊杰", "王芳"}
     # the same sheet again updates in place: still two customers on that phone
     again = importer.plan_table(SHEET, today=TODAY)
-    importer.commit_import(engine, event_id=event_id, plan=again, choices=choices, staff_id=None)
+    importer.commit_import(engine, event_id=event_id, plan=again, choices=choices, staff_id=manager_of(engine))
     assert count(engine, Customer) == 7 and count(engine, Invitation) == 7
 
 
@@ -144,7 +145,7 @@ def test_manager_can_merge_one_phone_into_one_customer(shop):
                                      merge_phones=frozenset({"13800000002"}))
     preview = importer.preview_import(engine, event_id, plan, choices)
     assert preview.new_customers == 6 and preview.new_invitations == 6
-    importer.commit_import(engine, event_id=event_id, plan=plan, choices=choices, staff_id=None)
+    importer.commit_import(engine, event_id=event_id, plan=plan, choices=choices, staff_id=manager_of(engine))
     with read_session(engine) as s:
         merged = s.execute(select(Customer).where(Customer.phone == "13800000002")).scalars().all()
         assert [c.name for c in merged] == ["孙俊杰"]  # the first row's name kept
@@ -176,7 +177,7 @@ def test_preview_counts_are_what_the_commit_does(shop):
     before = (count(engine, Customer), count(engine, Invitation))
     preview = importer.preview_import(engine, event_id, plan)
     assert (count(engine, Customer), count(engine, Invitation)) == before  # reads only
-    done = importer.commit_import(engine, event_id=event_id, plan=plan, choices=None, staff_id=None)
+    done = importer.commit_import(engine, event_id=event_id, plan=plan, choices=None, staff_id=manager_of(engine))
     assert preview.as_dict() == done.as_dict()
     assert count(engine, Invitation) == done.new_invitations
 
@@ -187,7 +188,7 @@ def imported(shop):
     rows = [["姓名", "手机号", "专属顾问"], ["=HYPERLINK(\"http://x\")", "13800000011", "王磊"],
             ["张三明", "13800000012", "陈晓东"], ["李四", "13800000013", ""]]
     importer.commit_import(engine, event_id=event_id, plan=importer.plan_table(rows, today=TODAY), choices=None,
-                           staff_id=None)
+                           staff_id=manager_of(engine))
     set_invitation_details(engine, event_id=event_id, address="广州市天河区黄埔大道西100号", start_time="9：00",
                            staff_id=ids["林经理"])
     return engine, event_id, ids
@@ -269,7 +270,7 @@ def test_a_desk_writing_between_preview_and_lock_is_seen_by_the_commit(shop, mon
                                  created_at=now()))
 
     monkeypatch.setattr(importer, "_spread", walk_in_meanwhile)
-    done = importer.commit_import(engine, event_id=event_id, plan=plan, choices=None, staff_id=None)
+    done = importer.commit_import(engine, event_id=event_id, plan=plan, choices=None, staff_id=manager_of(engine))
     assert done.new_customers == 1 and done.updated_customers == 1
     with read_session(engine) as s:
         assert s.execute(select(func.count()).select_from(Customer).where(Customer.phone == "13800009999")
@@ -292,7 +293,7 @@ def test_last_years_commercial_premium_and_seats_reach_the_vehicle_and_the_cashi
     assert [r.data["seats"] for r in plan.rows] == [5, None, 7]
     assert {w[0] for w in plan.rows[1].warnings} == {"import.row_premium_blanked", "import.row_seats_blanked"}
     assert not plan.rows[1].errors  # a bad premium or seat count never rejects the customer
-    importer.commit_import(engine, event_id=event_id, plan=plan, choices=None, staff_id=None)
+    importer.commit_import(engine, event_id=event_id, plan=plan, choices=None, staff_id=manager_of(engine))
     with read_session(engine) as s:
         got = {v.plate: (v.commercial_last_fen, v.seats) for v in s.execute(select(Vehicle)).scalars()}
     assert got == {"粤A20001": (320050, 5), "粤A20002": (None, None), "粤A20003": (410000, 7)}
@@ -300,7 +301,7 @@ def test_last_years_commercial_premium_and_seats_reach_the_vehicle_and_the_cashi
     guest = checkin.find(engine, event_id=event_id, raw="13800000021")[0]
     renew = dict(event_id=event_id, invitation_id=guest["invitation_id"],
                  vehicle_id=guest["vehicles"][0]["id"], insurer="平安", compulsory="950", vehicle_tax="300",
-                 payment_method="pos", desk="收银台1", staff_id=None)
+                 payment_method="pos", desk="收银台1", staff_id=desk_staff(engine))
     with pytest.raises(DeskError) as refused:  # 32005 typed for 3200.5: ten times last year's
         cashier.record_renewal(engine, **renew, commercial="32005")
     assert refused.value.reason == "amount_needs_confirm"

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from core import importer
 from core.models import Customer
 from core.store import read_session
+from tests.conftest import manager_of
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -193,7 +194,7 @@ def test_nul_and_control_characters_are_cleaned_and_import_on_the_store(engine, 
     plan = importer.plan_table(rows)
     assert [r.data["name"] for r in plan.rows] == ["张三[0m", "李四"]
     assert plan.rows[0].data["phone"] == "13812345678"
-    importer.commit_import(engine, event_id=ev.id, plan=plan, choices=None, staff_id=None)
+    importer.commit_import(engine, event_id=ev.id, plan=plan, choices=None, staff_id=manager_of(engine))
     with read_session(engine) as s:
         names = sorted(s.execute(select(Customer.name)).scalars())
         assert names == ["张三[0m", "李四"]

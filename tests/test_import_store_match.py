@@ -14,6 +14,7 @@ from core import importer
 from core.events import add_staff, create_event
 from core.models import Customer, Invitation, Vehicle
 from core.store import read_session, write_session
+from tests.conftest import manager_of
 
 TODAY = date(2026, 11, 22)
 HEADER = ["客户姓名", "手机号", "车牌号", "车架号", "客户类别"]
@@ -34,7 +35,7 @@ def load(engine, event_id, rows, store=None):
     plan = importer.plan_table([HEADER, *rows], today=TODAY)
     choices = importer.ImportChoices(store=store or {})
     preview = importer.preview_import(engine, event_id, plan, choices)
-    done = importer.commit_import(engine, event_id=event_id, plan=plan, choices=choices, staff_id=None)
+    done = importer.commit_import(engine, event_id=event_id, plan=plan, choices=choices, staff_id=manager_of(engine))
     assert preview.as_dict() == done.as_dict()  # the preview says what the commit does
     return plan, done
 

@@ -12,6 +12,7 @@ from core.errors import DeskError
 from core.models import AuditEntry, Customer, Renewal
 from core.store import read_session
 from core.validate import MAX_YUAN, clean, parse_yuan
+from tests.conftest import desk_staff
 
 REASONS = {"amount_not_number", "amount_negative", "amount_too_precise", "amount_too_large"}
 
@@ -86,12 +87,12 @@ def test_like_wildcards_match_themselves(seeded):
 def test_control_bytes_and_nul_never_reach_the_store(seeded):
     """ESC p opens the cash drawer, GS V cuts, NUL failed the action on PostgreSQL."""
     out = checkin.register_walk_in(seeded.engine, event_id=seeded.event_id, name="张\x1bp\x00\x1dV三\ud800\u202e",
-                                   phone="13912345678", desk="签到台1", staff_id=None)
+                                   phone="13912345678", desk="签到台1", staff_id=desk_staff(seeded.engine))
     with read_session(seeded.engine) as s:
         name = s.execute(select(Customer.name).where(Customer.phone == "13912345678")).scalar_one()
     assert name == "张pV三" and out["name"] == name
     with pytest.raises(DeskError) as e:  # a NUL in a scan is an unknown code, not a system error
-        checkin.scan(seeded.engine, event_id=seeded.event_id, raw="AB\x00CD", desk="签到台1", staff_id=None)
+        checkin.scan(seeded.engine, event_id=seeded.event_id, raw="AB\x00CD", desk="签到台1", staff_id=desk_staff(seeded.engine))
     assert e.value.reason in ("unknown_code", "empty_input")
 
 
@@ -123,7 +124,7 @@ def test_fuzz_scan_handler(scan_store):
     @given(_SCAN_TEXT)
     def run(raw):
         try:
-            out = checkin.scan(s.engine, event_id=s.event_id, raw=raw, desk="签到台1", staff_id=None)
+            out = checkin.scan(s.engine, event_id=s.event_id, raw=raw, desk="签到台1", staff_id=desk_staff(s.engine))
         except DeskError as e:
             assert e.reason not in ("system_error", "conflict"), (raw, e)
         else:

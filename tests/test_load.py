@@ -15,7 +15,7 @@ from core import board, cashier, checkin, gifts, receipts
 from core.errors import DeskError
 from core.models import CheckIn, DrawResult, GiftIssue, GiftType, PrintJob, Renewal
 from core.store import dispose_all, get_engine, read_session
-from tests.conftest import seed
+from tests.conftest import seed, desk_staff
 
 # Refusals a desk may meet when another desk served the same guest first: all fine.
 EXPECTED = {"already_checked_in", "already_renewed", "gift_already_given", "no_draw_left", "out_of_stock",
@@ -35,7 +35,7 @@ def _desk(url, event_id, cashier_id, manager_id, codes, seed_no, barrier, out, p
     for code in rng.sample(codes, len(codes)):
         v = None
         try:
-            v = checkin.check_in(eng, event_id=event_id, raw=code, desk=f"签到{seed_no}", staff_id=None)
+            v = checkin.check_in(eng, event_id=event_id, raw=code, desk=f"签到{seed_no}", staff_id=desk_staff(eng))
         except DeskError as e:
             if e.reason not in EXPECTED:
                 errors.append(f"check_in {e.reason}")
@@ -55,7 +55,7 @@ def _desk(url, event_id, cashier_id, manager_id, codes, seed_no, barrier, out, p
         if rid is None:
             continue
         done = gifts.serve(eng, event_id=event_id, invitation_id=g["invitation_id"], renewal_id=rid,
-                           desk="礼品台1" if seed_no % 2 else "礼品台2", staff_id=None, gift=True, draw=True)
+                           desk="礼品台1" if seed_no % 2 else "礼品台2", staff_id=desk_staff(eng), gift=True, draw=True)
         if done["refusal"] is not None and done["refusal"].reason not in EXPECTED:
             errors.append(f"serve {done['refusal'].reason}")
         if rng.random() < 0.1:
@@ -168,4 +168,4 @@ def test_kill_9_in_the_middle_loses_nothing_and_leaves_no_job_pending(engine):
     # and the desks go on: the killed writers' locks died with them
     left = [c for c in s.codes if not checkin.find(eng, event_id=s.event_id, raw=c)[0]["checked_in_at"]]
     if left:
-        assert checkin.check_in(eng, event_id=s.event_id, raw=left[0], desk="签到台1", staff_id=None)["status"] == "welcome"
+        assert checkin.check_in(eng, event_id=s.event_id, raw=left[0], desk="签到台1", staff_id=desk_staff(eng))["status"] == "welcome"

@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import cashier, checkin
-from tests.conftest import MANAGER_PIN
+from tests.conftest import MANAGER_PIN, desk_staff
 from pages.common import Station
 
 TIMEOUT = 30
@@ -55,7 +55,7 @@ def test_checkin_scanner_flow(store):
 
 
 def test_checkin_second_desk_sees_amber(store):
-    checkin.check_in(store.engine, event_id=store.event_id, raw=store.codes[1], desk="签到台2", staff_id=None)
+    checkin.check_in(store.engine, event_id=store.event_id, raw=store.codes[1], desk="签到台2", staff_id=desk_staff(store.engine))
     at = page("pages/checkin.py", store)
     at.text_input(key="checkin_scan").input(store.codes[1]).run()
     assert "已签到" in html_text(at) and "签到台2" in html_text(at)
@@ -119,7 +119,7 @@ def renewed(store):
     g = checkin.find(store.engine, event_id=store.event_id, raw=store.codes[0])[0]
     cashier.record_renewal(store.engine, event_id=store.event_id, invitation_id=g["invitation_id"],
                            vehicle_id=g["vehicles"][0]["id"], insurer="平安", compulsory="950", commercial="3000",
-                           vehicle_tax="0", payment_method="cash", desk="收银台1", staff_id=None)
+                           vehicle_tax="0", payment_method="cash", desk="收银台1", staff_id=desk_staff(store.engine))
     return g
 
 

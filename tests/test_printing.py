@@ -8,6 +8,7 @@ import pytest
 from core import cashier, checkin, gifts, receipts
 from core.printing import Receipt, build_receipt, printer_status, render_image, send_bytes
 from tests.fakeprinter import FakePrinter, decode, free_port
+from tests.conftest import desk_staff
 
 
 @pytest.fixture
@@ -110,7 +111,7 @@ def test_failed_job_stays_until_printed_and_copy_only_after_a_real_print(seeded)
     receipts.save_desk_printer(seeded.engine, desk="礼品1", connection="network", host="127.0.0.1", port=dead_port)
     g, gi, d = serve_guest(seeded)
     job = receipts.issue_receipt(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"], desk="礼品1",
-                                 staff_id=None, gift_issue_ids=[gi["gift_issue_id"]], draw_ids=[d["draw_id"]])
+                                 staff_id=desk_staff(seeded.engine), gift_issue_ids=[gi["gift_issue_id"]], draw_ids=[d["draw_id"]])
     assert job["status"] == "failed"
     again = receipts.reprint(seeded.engine, job_id=job["job_id"], desk="礼品1")  # printer still dead
     assert again["status"] == "failed"
@@ -137,7 +138,7 @@ def test_a_receipt_that_printed_can_be_printed_again_from_the_search(seeded, pri
     receipts.save_desk_printer(seeded.engine, desk="礼品1", connection="network", host="127.0.0.1", port=printer.port)
     g, gi, d = serve_guest(seeded)
     job = receipts.issue_receipt(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"], desk="礼品1",
-                                 staff_id=None, gift_issue_ids=[gi["gift_issue_id"]], draw_ids=[d["draw_id"]])
+                                 staff_id=desk_staff(seeded.engine), gift_issue_ids=[gi["gift_issue_id"]], draw_ids=[d["draw_id"]])
     assert job["status"] == "printed"
     for q in (job["receipt_no"], job["receipt_no"][-3:], g["name"][:2], g["phone"][-4:], ""):
         found = receipts.search(seeded.engine, event_id=seeded.event_id, query=q)
@@ -162,20 +163,20 @@ def test_a_receipt_that_printed_can_be_printed_again_from_the_search(seeded, pri
 def test_test_prints_take_no_receipt_number_and_titles_follow_the_kind(seeded, printer):
     receipts.save_desk_printer(seeded.engine, desk="礼品1", connection="network", host="127.0.0.1", port=printer.port)
     for _ in range(3):
-        assert receipts.test_print(seeded.engine, desk="礼品1")["receipt_no"].startswith("TEST-")
-    g = checkin.check_in(seeded.engine, event_id=seeded.event_id, raw=seeded.codes[0], desk="签到1", staff_id=None)
+        assert receipts.test_print(seeded.engine, desk="礼品1", staff_id=seeded.gift_staff_id)["receipt_no"].startswith("TEST-")
+    g = checkin.check_in(seeded.engine, event_id=seeded.event_id, raw=seeded.codes[0], desk="签到1", staff_id=desk_staff(seeded.engine))
     done = gifts.serve(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"], kind="arrival",
-                       gift=True, draw=False, desk="礼品1", staff_id=None)
+                       gift=True, draw=False, desk="礼品1", staff_id=desk_staff(seeded.engine))
     assert done["job"]["receipt_no"] == f"LP{seeded.event_id:02d}-00001"  # the first real receipt
     assert "到店礼领取凭证" in decode(printer.wait_for(4)[3])["lines"]
     _, gi, d = serve_guest(seeded)
     draw_only = receipts.issue_receipt(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
-                                       desk="礼品1", staff_id=None, draw_ids=[d["draw_id"]])
+                                       desk="礼品1", staff_id=desk_staff(seeded.engine), draw_ids=[d["draw_id"]])
     assert draw_only["receipt_no"] == f"LP{seeded.event_id:02d}-00002"
     assert "抽奖领奖凭证" in decode(printer.wait_for(5)[4])["lines"]
     receipts.reprint(seeded.engine, job_id=draw_only["job_id"], desk="礼品1")  # a reprint takes no number either
     both = receipts.issue_receipt(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
-                                  desk="礼品1", staff_id=None, gift_issue_ids=[gi["gift_issue_id"]])
+                                  desk="礼品1", staff_id=desk_staff(seeded.engine), gift_issue_ids=[gi["gift_issue_id"]])
     assert both["receipt_no"] == f"LP{seeded.event_id:02d}-00003"
     assert "续保礼品领取凭证" in decode(printer.wait_for(7)[6])["lines"]
 
@@ -189,7 +190,7 @@ def test_silent_printer_frees_the_desk(seeded_sqlite):
         g, gi, d = serve_guest(seeded)
         start = time.monotonic()
         job = receipts.issue_receipt(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
-                                     desk="礼品1", staff_id=None, gift_issue_ids=[gi["gift_issue_id"]])
+                                     desk="礼品1", staff_id=desk_staff(seeded.engine), gift_issue_ids=[gi["gift_issue_id"]])
         assert time.monotonic() - start < 3.5
         assert job["status"] == "failed" and "无应答" in job["error"]
     finally:
@@ -200,7 +201,7 @@ def test_screen_only_desk_keeps_the_receipt(seeded_sqlite):
     seeded = seeded_sqlite
     g, gi, d = serve_guest(seeded)
     job = receipts.issue_receipt(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"], desk="礼品9",
-                                 staff_id=None, gift_issue_ids=[gi["gift_issue_id"]], draw_ids=[d["draw_id"]])
+                                 staff_id=desk_staff(seeded.engine), gift_issue_ids=[gi["gift_issue_id"]], draw_ids=[d["draw_id"]])
     assert job["status"] == "screen"
     view = receipts.preview(seeded.engine, job["job_id"])
     assert any("续保礼：汽车应急工具包" in line for line in view["lines"])
@@ -228,12 +229,12 @@ def test_serve_keeps_and_prints_the_gift_when_the_draw_is_refused(seeded_sqlite,
     g = checkin.find(seeded.engine, event_id=seeded.event_id, raw=seeded.codes[0])[0]
     r = cashier.record_renewal(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
                                vehicle_id=g["vehicles"][0]["id"], insurer="平安", compulsory="950", commercial="3000",
-                               vehicle_tax="0", payment_method="cash", desk="收银1", staff_id=None)
+                               vehicle_tax="0", payment_method="cash", desk="收银1", staff_id=desk_staff(seeded.engine))
     with write_session(seeded.engine) as s:
         s.execute(update(GiftType).where(GiftType.kind == "prize").values(stock=0))
         s.get(Event, seeded.event_id).draw_blank_tickets = 0
     done = gifts.serve(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
-                       renewal_id=r["renewal_id"], gift=True, draw=True, desk="礼品1", staff_id=None)
+                       renewal_id=r["renewal_id"], gift=True, draw=True, desk="礼品1", staff_id=desk_staff(seeded.engine))
     assert done["gift"] == "汽车应急工具包" and done["refusal"].reason == "box_empty"
     assert done["job"]["status"] == "printed"
     text = "\n".join(decode(printer.wait_for(1)[0])["lines"])
@@ -348,7 +349,7 @@ def _receipt_for(url, event_id, invitation_id, gift_issue_id, barrier, out):
     eng = get_engine(url)
     try:
         barrier.wait(10)
-        out.put(receipts.issue_receipt(eng, event_id=event_id, invitation_id=invitation_id, desk="礼品9", staff_id=None,
+        out.put(receipts.issue_receipt(eng, event_id=event_id, invitation_id=invitation_id, desk="礼品9", staff_id=desk_staff(eng),
                                        gift_issue_ids=[gift_issue_id])["receipt_no"])
     finally:
         dispose_all()
@@ -359,9 +360,9 @@ def test_two_desks_never_share_a_receipt_number(seeded):
 
     calls = []
     for i in range(3):
-        g = checkin.check_in(seeded.engine, event_id=seeded.event_id, raw=seeded.codes[i], desk="签到1", staff_id=None)
+        g = checkin.check_in(seeded.engine, event_id=seeded.event_id, raw=seeded.codes[i], desk="签到1", staff_id=desk_staff(seeded.engine))
         gi = gifts.hand_out_gift(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
-                                 kind="arrival", desk="礼品9", staff_id=None)
+                                 kind="arrival", desk="礼品9", staff_id=desk_staff(seeded.engine))
         calls.append((seeded.engine.url.render_as_string(hide_password=False), seeded.event_id, g["invitation_id"],
                       gi["gift_issue_id"]))
     prefix = f"LP{seeded.event_id:02d}-"

@@ -15,6 +15,7 @@ from core.clock import now
 from core.errors import DeskError
 from core.models import PrintJob
 from core.store import get_engine, write_session
+from tests.conftest import desk_staff
 
 
 pytestmark = pytest.mark.usefixtures("no_page_main")  # spawned desk processes (see tests.conftest.plain_main)
@@ -42,7 +43,7 @@ def test_a_stopped_writer_does_not_freeze_the_other_desks(seeded_sqlite, monkeyp
         def desk():
             try:
                 checkin.check_in(seeded_sqlite.engine, event_id=seeded_sqlite.event_id, raw=seeded_sqlite.codes[0],
-                                 desk="签到台2", staff_id=None)
+                                 desk="签到台2", staff_id=desk_staff(seeded_sqlite.engine))
                 answer.append("done")
             except DeskError as e:
                 answer.append(e.reason)
@@ -56,7 +57,7 @@ def test_a_stopped_writer_does_not_freeze_the_other_desks(seeded_sqlite, monkeyp
         holder.join(10)
     monkeypatch.setenv("RENEWDAY_BUSY_TIMEOUT_S", "30")
     out = checkin.check_in(seeded_sqlite.engine, event_id=seeded_sqlite.event_id, raw=seeded_sqlite.codes[0],
-                           desk="签到台2", staff_id=None)  # the killed writer's lock is gone with it
+                           desk="签到台2", staff_id=desk_staff(seeded_sqlite.engine))  # the killed writer's lock is gone with it
     assert out["status"] == "welcome"
 
 
@@ -99,7 +100,7 @@ def test_a_saved_hand_out_whose_receipt_fails_says_it_was_saved(seeded, monkeypa
 
     monkeypatch.setattr(receipts, "issue_receipt", disk_full)
     done = gifts.serve(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
-                       renewal_id=r["renewal_id"], desk="礼品台1", staff_id=None)
+                       renewal_id=r["renewal_id"], desk="礼品台1", staff_id=desk_staff(seeded.engine))
     assert done["gift"] and done["refusal"].reason == "receipt_not_saved"
     with read_session(seeded.engine) as s:
         assert s.execute(select(func.count()).select_from(GiftIssue)).scalar_one() == 1

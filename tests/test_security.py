@@ -14,7 +14,7 @@ from core.errors import DeskError
 from core.models import AuditEntry, Staff
 from core.security import hash_pin, sign_in, sign_out, staff_for_desk, verify_pin
 from core.store import read_session, write_session
-from tests.conftest import MANAGER_PIN
+from tests.conftest import MANAGER_PIN, desk_staff
 
 
 def audits(engine, action: str) -> list[AuditEntry]:
@@ -143,8 +143,8 @@ def test_roles_are_checked_in_core_not_only_by_the_menu(seeded):
         cashier.void_renewal(seeded.engine, renewal_id=r["renewal_id"], reason="x", desk="收银台1",
                              staff_id=seeded.cashier_id)
     main = gifts.stock_report(seeded.engine, seeded.event_id)[0]
-    for staff_id in (None, seeded.cashier_id):
-        with pytest.raises(DeskError, match="not_manager"):
+    for staff_id, reason in ((None, "actor_missing"), (seeded.cashier_id, "not_manager")):
+        with pytest.raises(DeskError, match=reason):
             gifts.top_up(seeded.engine, gift_type_id=main["id"], add=5, desk="x", staff_id=staff_id)
     with write_session(seeded.engine) as s:
         s.execute(update(Staff).where(Staff.id == seeded.cashier_id).values(active=False))
@@ -184,7 +184,7 @@ def test_unexpected_error_is_audited_logged_and_reported_as_not_saved(seeded, ca
 
     with pytest.raises(DeskError) as e:
         audit_mod.run_action(seeded.engine, "check_in", lambda s: 1 / 0, event_id=seeded.event_id, desk="签到台1",
-                             staff_id=None, raw="X")
+                             staff_id=desk_staff(seeded.engine), raw="X")
     assert e.value.reason == "system_error"
     row = audits(seeded.engine, "check_in")[-1]
     assert row.result == "system_error" and row.event_id == seeded.event_id and "ZeroDivisionError" in row.detail
@@ -242,8 +242,8 @@ def test_printer_and_insurer_set_up_is_manager_only_and_audited(seeded):
     with pytest.raises(DeskError, match="not_manager"):
         manager.save_printer(eng, staff_id=seeded.cashier_id, desk="收银台1", event_id=ev, printer_desk="礼品台1",
                              connection="network", host="10.0.0.9", port=9100)
-    with pytest.raises(DeskError, match="not_manager"):
-        manager.save_insurers(eng, staff_id=None, desk="", event_id=ev, text="平安")
+    with pytest.raises(DeskError, match="actor_missing"):
+        manager.save_insurers(eng, staff_id=None, desk="", event_id=ev, text="平安")  # nobody named: refused
     assert receipts.desk_printer(eng, "礼品台1").connection == "none"
     manager.save_printer(eng, staff_id=seeded.manager_id, desk="经理", event_id=ev, printer_desk="礼品台1",
                          connection="network", host="10.0.0.9", port=9100)

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, text
 from core import migrate
 from core.models import Customer, Event, Invitation, Setting
 from core.store import get_engine, is_sqlite, read_session, write_session
+from tests.conftest import desk_staff
 
 
 def test_sqlite_pragmas(sqlite_engine):
@@ -67,7 +68,7 @@ def test_old_store_upgrades_in_place(sqlite_url):
         assert s.get(Event, 1).name == "旧活动"
     from core import checkin
 
-    verdict = checkin.check_in(eng, event_id=1, raw="ABCDEFGHJKMNPQRST", desk="签到1", staff_id=None)
+    verdict = checkin.check_in(eng, event_id=1, raw="ABCDEFGHJKMNPQRST", desk="签到1", staff_id=desk_staff(eng))
     assert verdict["status"] == "welcome"
 
 

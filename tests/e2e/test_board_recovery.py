@@ -14,6 +14,7 @@ from core.privacy import mask_name
 from core.store import read_session
 from tests.e2e.conftest import shot
 from tests.e2e.server import free_port, start_streamlit
+from tests.conftest import desk_staff
 
 pytestmark = pytest.mark.browser
 
@@ -39,7 +40,7 @@ def test_board_recovers_after_the_server_drops(app, browser):
         guest = checkin.find(app.engine, event_id=app.event_id, raw=code)[0]
         cashier.record_renewal(app.engine, event_id=app.event_id, invitation_id=guest["invitation_id"],
                                vehicle_id=guest["vehicles"][0]["id"], insurer="大地", compulsory="950",
-                               commercial="1800", vehicle_tax="0", payment_method="cash", desk="收银台2", staff_id=None)
+                               commercial="1800", vehicle_tax="0", payment_method="cash", desk="收银台2", staff_id=desk_staff(app.engine))
         server = serve(env, port)  # back on the same address; nobody touches the TV
         page.get_by_text(f"{mask_name(guest['name'])} · ").first.wait_for(timeout=60000)
         shot(page, "board-after-reconnect")

@@ -13,6 +13,7 @@ from core import board, cashier, checkin
 from core.events import add_staff, create_event
 from core.models import Invitation, Renewal, Staff
 from core.store import read_session, write_session
+from tests.conftest import desk_staff
 from tests.e2e.conftest import ARTIFACTS, shot, sign_in
 
 pytestmark = pytest.mark.browser
@@ -42,7 +43,7 @@ def busy_day(engine, event_id: int, *, callers: int = 18, renewals: int = 40) ->
             cashier.record_renewal(engine, event_id=event_id, invitation_id=guest["invitation_id"],
                                    vehicle_id=guest["vehicles"][0]["id"], insurer="平安", compulsory="950",
                                    commercial=str(1500 + 137 * i), vehicle_tax="0", payment_method="pos",
-                                   desk="收银台1", staff_id=None, advisor_id=ids[(i * 7) % len(ids)],
+                                   desk="收银台1", staff_id=desk_staff(engine), advisor_id=ids[(i * 7) % len(ids)],
                                    credit_reason="演示", confirm_high=True)
         except Exception:  # noqa: BLE001 - a guest the demo made unsuitable: take the next one
             continue

@@ -31,7 +31,7 @@ def mixed(app):
     calls.log_call(eng, invitation_id=mine[0], outcome="confirmed", party_size=2, staff_id=me)
     calls.log_call(eng, invitation_id=mine[0], outcome="no_answer", reason="powered_off", staff_id=me)
     checkin.register_walk_in(eng, event_id=ev, name="周现场", phone="13900008801", source="natural", desk="签到台1",
-                             staff_id=None)
+                             staff_id=me)
     return {"caller": me, "kept": mine[0]}
 
 

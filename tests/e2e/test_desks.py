@@ -8,6 +8,7 @@ from core import cashier, checkin
 from core.models import Invitation
 from core.store import read_session
 from tests.e2e.conftest import scan, shot, sign_in
+from tests.conftest import desk_staff
 
 pytestmark = pytest.mark.browser
 
@@ -48,7 +49,7 @@ def test_board_shows_a_new_renewal(app, page):
     g = checkin.find(app.engine, event_id=app.event_id, raw=code)[0]
     cashier.record_renewal(app.engine, event_id=app.event_id, invitation_id=g["invitation_id"],
                            vehicle_id=g["vehicles"][0]["id"], insurer="太平洋", compulsory="950", commercial="2100",
-                           vehicle_tax="0", payment_method="alipay", desk="收银台1", staff_id=None)
+                           vehicle_tax="0", payment_method="alipay", desk="收银台1", staff_id=desk_staff(app.engine))
     from core.privacy import mask_name
 
     page.get_by_text(f"{mask_name(g['name'])} · ").first.wait_for(timeout=10000)  # within the refresh window

@@ -10,6 +10,7 @@ from core import cashier, checkin
 from core.models import Invitation, Renewal, Vehicle
 from core.store import read_session, write_session
 from tests.e2e.conftest import choose, scan, shot, sign_in
+from tests.conftest import desk_staff
 
 pytestmark = pytest.mark.browser
 SIZES = {"tablet": (1024, 768), "desktop": (1920, 1080), "phone": (390, 844)}
@@ -92,7 +93,7 @@ def test_finance_page(app, browser, size):
         g = checkin.find(app.engine, event_id=app.event_id, raw=code)[0]
         cashier.record_renewal(app.engine, event_id=app.event_id, invitation_id=g["invitation_id"],
                                vehicle_id=g["vehicles"][0]["id"], insurer="平安", compulsory="950", commercial="3000",
-                               vehicle_tax="0", payment_method=method, desk=desk, staff_id=None)
+                               vehicle_tax="0", payment_method=method, desk=desk, staff_id=desk_staff(app.engine))
     context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
     page = context.new_page()
     page.set_default_timeout(20000)

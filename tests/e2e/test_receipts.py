@@ -10,6 +10,7 @@ from core.models import Invitation
 from core.store import read_session
 from tests.e2e.conftest import shot, sign_in
 from tests.fakeprinter import decode
+from tests.conftest import desk_staff
 
 pytestmark = pytest.mark.browser
 
@@ -21,9 +22,9 @@ def test_find_a_printed_receipt_and_print_it_again(app, page):
     guest = checkin.find(app.engine, event_id=app.event_id, raw=code)[0]
     r = cashier.record_renewal(app.engine, event_id=app.event_id, invitation_id=guest["invitation_id"],
                                vehicle_id=guest["vehicles"][0]["id"], insurer="平安", compulsory="950",
-                               commercial="2000", vehicle_tax="0", payment_method="cash", desk="收银台1", staff_id=None)
+                               commercial="2000", vehicle_tax="0", payment_method="cash", desk="收银台1", staff_id=desk_staff(app.engine))
     done = gifts.serve(app.engine, event_id=app.event_id, invitation_id=guest["invitation_id"],
-                       renewal_id=r["renewal_id"], gift=True, draw=False, desk="礼品台1", staff_id=None)
+                       renewal_id=r["renewal_id"], gift=True, draw=False, desk="礼品台1", staff_id=desk_staff(app.engine))
     assert done["job"]["status"] == "printed"
     before = len(app.printer.wait_for(1))
     assert "【副本 COPY】" not in decode(app.printer.received[-1])["lines"]

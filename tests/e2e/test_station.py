@@ -14,6 +14,7 @@ from core.models import CheckIn, Invitation
 from core.store import read_session
 from tests.e2e.conftest import burst, choose, shot, sign_in
 from tests.e2e.server import free_port, start_streamlit
+from tests.conftest import desk_staff
 
 pytestmark = pytest.mark.browser
 
@@ -132,7 +133,7 @@ def test_a_new_scan_clears_the_last_guest_at_the_gift_desk(app, page):
     g = checkin.find(app.engine, event_id=app.event_id, raw=a)[0]
     cashier.record_renewal(app.engine, event_id=app.event_id, invitation_id=g["invitation_id"],
                            vehicle_id=g["vehicles"][0]["id"], insurer="平安", compulsory="950", commercial="3000",
-                           vehicle_tax="0", payment_method="cash", desk="收银台1", staff_id=None)
+                           vehicle_tax="0", payment_method="cash", desk="收银台1", staff_id=desk_staff(app.engine))
     sign_in(page, app, "马礼品", "礼品台1")
     heading(page, "礼品发放")
     page.wait_for_function("() => document.activeElement && document.activeElement.closest('.st-key-gift_scan')")
