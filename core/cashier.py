@@ -174,7 +174,8 @@ def add_vehicle(engine: Engine, *, invitation_id: int, plate: str, desk: str, st
     return run_action(engine, "add_vehicle", body, event_id=None, desk=desk, staff_id=staff_id, raw=plate)
 
 
-def mark_invoiced(engine: Engine, *, renewal_id: int, invoice_no: str, desk: str, staff_id: int | None) -> dict:
+def mark_invoiced(engine: Engine, *, renewal_id: int, invoice_no: str, desk: str, staff_id: int | None,
+                  nonce: str | None = None) -> dict:
     number = clean(invoice_no).upper()
 
     def body(s: Session) -> dict:
@@ -191,7 +192,8 @@ def mark_invoiced(engine: Engine, *, renewal_id: int, invoice_no: str, desk: str
         r.invoice_no, r.invoiced_at, r.invoiced_by = number, now(), staff_id
         return {"renewal_id": r.id, "receipt_no": r.receipt_no, "invoice_no": number}
 
-    return run_action(engine, "invoice", body, event_id=None, desk=desk, staff_id=staff_id, raw=invoice_no)
+    return run_action(engine, "invoice", body, event_id=None, desk=desk, staff_id=staff_id, raw=invoice_no,
+                      nonce=nonce)
 
 
 def void_renewal(engine: Engine, *, renewal_id: int | None, reason: str, desk: str, staff_id: int | None,

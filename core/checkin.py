@@ -214,7 +214,8 @@ def register_walk_in(engine: Engine, *, event_id: int, name: str, phone: str, pl
                       raw=f"{name_c} {phone_n or clean(phone)} {plate}")
 
 
-def set_party_size(engine: Engine, *, invitation_id: int, size: int, desk: str, staff_id: int | None) -> dict:
+def set_party_size(engine: Engine, *, invitation_id: int, size: int, desk: str, staff_id: int | None,
+                   nonce: str | None = None) -> dict:
     def body(s: Session) -> dict:
         if not 1 <= int(size) <= 10:
             raise DeskError("party_size_invalid")
@@ -229,7 +230,8 @@ def set_party_size(engine: Engine, *, invitation_id: int, size: int, desk: str, 
             row.party_size = int(size)
         return {"invitation_id": invitation_id, "from": before, "to": int(size)}
 
-    return run_action(engine, "party_size", body, event_id=None, desk=desk, staff_id=staff_id, raw=str(size))
+    return run_action(engine, "party_size", body, event_id=None, desk=desk, staff_id=staff_id, raw=str(size),
+                      nonce=nonce)
 
 
 def require_manager(s: Session, staff_id: int | None) -> Staff:

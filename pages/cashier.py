@@ -6,7 +6,8 @@ from core import cashier, finance
 from core.errors import DeskError
 from core.events import list_staff
 from core.models import PAYMENT_METHODS
-from pages.common import answered, desk_action, scan_to_guest, engine, esc, scanner, guest_lines, refusal_text, require_station, tr, verdict, yuan
+from pages.common import (answered, desk_action, engine, esc, form_nonce, guest_lines, nonce_tag, refusal_text, require_station,
+                          scan_to_guest, scanner, spend_nonce, tr, verdict, void_form, yuan)
 
 station = require_station("cashier")
 eng = engine()
@@ -170,7 +171,8 @@ with tab_renew:
             staff_ids = [None] + [p.id for p in staff]
             names = {p.id: p.name for p in staff}
             default_idx = staff_ids.index(guest["advisor_id"]) if guest["advisor_id"] in staff_ids else 0
-            with st.form(f"renewal_{ss.get('cashier_form', 0)}", clear_on_submit=False):  # empty for each new guest
+            nonce = form_nonce("renewal")  # a double click signs once and shows the same green answer
+            with st.form(f"renewal_{ss.get('cashier_form', 0)}_{nonce_tag(nonce)}", clear_on_submit=False):  # empty for each new guest
                 vehicle = st.selectbox(tr("cashier.vehicle"), free,
                                        format_func=lambda v: f"{v['plate'] or v['vin'] or tr('ui.no_plate')} {v['model']}")
                 insurer = st.selectbox(tr("cashier.insurer"), cashier.insurers(eng), index=None,
@@ -217,8 +219,9 @@ with tab_renew:
                             advisor_id=advisor, credit_reason=credit_reason, desk=station.desk, staff_id=station.staff_id,
                             confirmed=pending_confirm["key"] if (confirm and pending_confirm) else "", seats=seats,
                             invoice_kind=inv_kind, invoice_tax_id=inv_tax,
-                            invoice_title=inv_title or (guest["name"] if inv_kind == "personal" else ""))
-                        ss["cashier_done"] = done
+                            invoice_title=inv_title or (guest["name"] if inv_kind == "personal" else ""), nonce=nonce)
+                        spend_nonce("renewal")
+                        ss["cashier_done"] = done  # a replayed answer (the same nonce) is the same green verdict
                         ss.pop("cashier_confirm", None)
                         ss["cashier_form"], ss["cashier_sound"] = ss.get("cashier_form", 0) + 1, "green"
                         answered()
@@ -230,6 +233,9 @@ with tab_renew:
                         st.error(refusal_text(e))
 
 with tab_invoice:
+    if ss.get("cashier_invoiced"):
+        st.success(tr("forms.invoiced", receipt_no=esc(ss["cashier_invoiced"]["receipt_no"]),
+                      invoice_no=esc(ss["cashier_invoiced"]["invoice_no"])))
     pending = cashier.renewal_rows(eng, station.event_id, pending_invoice=True)
     if not pending:
         st.info(tr("cashier.no_pending"))
@@ -240,10 +246,13 @@ with tab_invoice:
             c1.caption(tr("finance.invoice_for", title=esc(r["invoice_title"]), tax_id=esc(r["invoice_tax_id"])))
         number = c2.text_input(tr("cashier.invoice_no"), key=f"inv_{r['renewal_id']}", label_visibility="collapsed",
                                placeholder=tr("cashier.invoice_no"))
-        if c3.button(tr("cashier.invoiced"), key=f"invbtn_{r['renewal_id']}"):
+        inv_nonce = form_nonce(f"invoice_{r['renewal_id']}")
+        if c3.button(tr("cashier.invoiced"), key=f"invbtn_{r['renewal_id']}_{nonce_tag(inv_nonce)}"):
+            ss.pop("cashier_invoiced", None)
             with desk_action():
-                cashier.mark_invoiced(eng, renewal_id=r["renewal_id"], invoice_no=number, desk=station.desk,
-                                      staff_id=station.staff_id)
+                ss["cashier_invoiced"] = cashier.mark_invoiced(eng, renewal_id=r["renewal_id"], invoice_no=number,
+                                                               desk=station.desk, staff_id=station.staff_id, nonce=inv_nonce)
+                spend_nonce(f"invoice_{r['renewal_id']}")
                 st.rerun()
         invoice_details_editor(r)
 
@@ -269,18 +278,6 @@ with tab_void:
     if not station.is_manager:
         st.info(tr("reason.not_manager"))
     else:
-        live = [r for r in cashier.renewal_rows(eng, station.event_id, limit=None) if not r["voided"]]
-        with st.form("void", clear_on_submit=True):  # a form: leaving a field does not rerun; Enter submits
-            choice = st.selectbox(tr("cashier.void_which"), live, index=None, placeholder=tr("cashier.choose"),
-                                  format_func=lambda r: f"{r['receipt_no']} · {r['name']} · {r['plate']} · ￥{yuan(r['total_fen'])}")
-            reason = st.text_input(tr("ui.reason"), key="void_reason")
-            submitted = st.form_submit_button(tr("cashier.void"), type="primary")
-        if submitted:
-            with desk_action():
-                out = cashier.void_renewal(eng, renewal_id=choice["renewal_id"] if choice else None, reason=reason,
-                                           desk=station.desk,
-                                           staff_id=station.staff_id)
-                st.success(tr("cashier.voided", receipt_no=out["receipt_no"], gifts=out["reclaim_gifts"],
-                              prizes=out["reclaim_prizes"]))
+        void_form([r for r in cashier.renewal_rows(eng, station.event_id, limit=None) if not r["voided"]], prefix="void")
 
 scanner("cashier_scan", sound=ss.get("cashier_sound"))  # last: a queued scan goes in once this page has answered

@@ -3,8 +3,9 @@ import streamlit as st
 
 from core import checkin
 from core.errors import DeskError
-from pages.common import (answered, counters_strip, decode_photo, desk_action, engine, esc, guest_lines, refusal_text,
-                          require_station, scan_nonce, scanned_line, scanner, tr, verdict)
+from pages.common import (answered, counters_strip, decode_photo, desk_action, engine, esc, form_nonce, guest_lines,
+                          nonce_tag, refusal_text, require_station, scan_nonce, scanned_line, scanner, spend_nonce, tr,
+                          verdict)
 
 station = require_station("checkin")
 eng = engine()
@@ -75,19 +76,24 @@ def on_scan() -> None:
         handle(raw)
 
 
-def save_party(guest: dict, key: str) -> None:
+def save_party(guest: dict, key: str, nonce: str) -> None:
+    """The nonce was made when the button was drawn: a double click saves once."""
     with desk_action():
         checkin.set_party_size(eng, invitation_id=guest["invitation_id"], size=int(ss[key]), desk=station.desk,
-                               staff_id=station.staff_id)
+                               staff_id=station.staff_id, nonce=nonce)
+        spend_nonce("party")
         guest["party_size"] = int(ss[key])  # the verdict shows the new size
         ss["checkin_note"] = tr("checkin.party_saved", n=int(ss[key]))
         show(ss["checkin_result"], sound="")
 
 
-def undo(guest: dict) -> None:
+def undo(guest: dict, nonce: str) -> None:
+    """The nonce was made when the button was drawn: a second click of a double click replays the first
+    answer (the same verdict), never 'not checked in'."""
     with desk_action():
         checkin.undo_check_in(eng, invitation_id=guest["invitation_id"], reason=ss.get("undo_reason", ""),
-                              desk=station.desk, staff_id=station.staff_id)
+                              desk=station.desk, staff_id=station.staff_id, nonce=nonce)
+        spend_nonce("undo")
         ss["undo_reason"] = ""
         show({"kind": "blue", "title": tr("checkin.undone_title"),
               "lines": [tr("checkin.undone_line", name=esc(guest["name"] or guest["phone"]))],
@@ -102,12 +108,8 @@ def desk() -> None:
     """Counters, scanner and verdict: a scan reruns only this part of the page."""
     if ss.pop("checkin_full_rerun", False):
         st.rerun()
-    c = checkin.counters(eng, station.event_id)
-    counters_strip([(tr("checkin.arrived"), f"{c['arrived']} {tr('ui.batches')}", tr("checkin.people", n=c["people"])),
-                    (tr("checkin.confirmed"), c["confirmed"], ""), (tr("checkin.invited"), c["invited"], ""),
-                    (tr("counts.web"), c["web"], ""), (tr("checkin.walk_ins"), c["walk_ins"], ""),
-                    (tr("counts.total"), c["total"], tr("counts.total_note"))])
-
+    # The scan box, then at once the verdict: on a 1024×768 tablet (and a phone) the answer is in view
+    # after a scan without scrolling. The counters come after what the guest in front of the desk needs.
     st.text_input(tr("checkin.scan_label"), key="checkin_scan", on_change=on_scan,
                   placeholder=tr("checkin.scan_placeholder"))
 
@@ -132,11 +134,18 @@ def desk() -> None:
         with st.expander(tr("checkin.correct_party")):
             key = f"party_{guest['invitation_id']}"
             st.number_input(tr("ui.party_size"), min_value=1, max_value=10, value=int(guest["party_size"]), step=1, key=key)
-            st.button(tr("ui.save"), key="party_save", on_click=save_party, args=(guest, key))
+            nonce = form_nonce("party")
+            st.button(tr("ui.save"), key=f"party_save_{nonce_tag(nonce)}", on_click=save_party, args=(guest, key, nonce))
         if station.is_manager:
             with st.expander(tr("checkin.undo")):
                 st.text_input(tr("ui.reason"), key="undo_reason")
-                st.button(tr("checkin.undo"), key="undo_do", on_click=undo, args=(guest,))
+                nonce = form_nonce("undo")
+                st.button(tr("checkin.undo"), key=f"undo_do_{nonce_tag(nonce)}", on_click=undo, args=(guest, nonce))
+    c = checkin.counters(eng, station.event_id)
+    counters_strip([(tr("checkin.arrived"), f"{c['arrived']} {tr('ui.batches')}", tr("checkin.people", n=c["people"])),
+                    (tr("checkin.confirmed"), c["confirmed"], ""), (tr("checkin.invited"), c["invited"], ""),
+                    (tr("counts.web"), c["web"], ""), (tr("checkin.walk_ins"), c["walk_ins"], ""),
+                    (tr("counts.total"), c["total"], tr("counts.total_note"))])
     scanner("checkin_scan", sound=ss.get("checkin_sound"))
 
 

@@ -285,7 +285,7 @@ def scan_to_guest(prefix: str, event_id: int, clear: tuple[str, ...] = ()) -> No
 DESK_STATE_PREFIXES = ("checkin_", "cashier_", "gift_", "walk_", "party_", "undo_", "answer_seq", "pick_", "cpick_",
                        "gpick_", "void_", "inv_", "invbtn_", "import_", "cards_",
                        # the manager's pages: finance filters, audit filters and its export, staff editing
-                       "fin_", "audit_", "staff_", "merge_", "adv_", "dl_", "signin_pin")
+                       "fin_", "audit_", "staff_", "merge_", "adv_", "dl_", "signin_pin", "nonce_")
 
 
 def clear_desk_state() -> None:
@@ -542,6 +542,40 @@ def form_nonce(form: str) -> str:
 def spend_nonce(form: str) -> None:
     """The guarded action succeeded: the next showing of the form gets a fresh nonce."""
     st.session_state.pop(f"nonce_{form}", None)
+
+
+def nonce_tag(nonce: str) -> str:
+    """The part of a nonce to put in a form's or a button's key (letters and digits only)."""
+    return nonce.rsplit("|", 1)[-1]
+
+
+def void_form(renewals: list[dict], *, prefix: str) -> None:
+    """作废 (manager), the same form on the cashier desk and on 财务汇总: one submit acts once. The form
+    is keyed by its nonce: a double click or a retried request replays the first answer (the same
+    green line, never 'already voided'), and once it is answered the old form cannot submit again."""
+    from core import cashier
+
+    ss, s = st.session_state, station()
+    done = ss.get(f"{prefix}_done")
+    if done:
+        st.success(tr("cashier.voided", receipt_no=esc(done["receipt_no"]), gifts=done["reclaim_gifts"],
+                      prizes=done["reclaim_prizes"]))
+    nonce = form_nonce(prefix)
+    tag = nonce_tag(nonce)
+    with st.form(f"{prefix}_{tag}"):  # a form: leaving a field does not rerun; Enter submits
+        choice = st.selectbox(tr("cashier.void_which"), renewals, index=None, placeholder=tr("cashier.choose"),
+                              key=f"{prefix}_which_{tag}",
+                              format_func=lambda r: f"{r['receipt_no']} · {r['name']} · {r['plate']} · ￥{yuan(r['total_fen'])}")
+        reason = st.text_input(tr("ui.reason"), key=f"{prefix}_reason_{tag}")
+        submitted = st.form_submit_button(tr("cashier.void"), type="primary")
+    if submitted:
+        ss.pop(f"{prefix}_done", None)
+        with desk_action():
+            out = cashier.void_renewal(engine(), renewal_id=choice["renewal_id"] if choice else None, reason=reason,
+                                       desk=s.desk, staff_id=s.staff_id, nonce=nonce)
+            spend_nonce(prefix)  # answered: the next void is a new form
+            ss[f"{prefix}_done"] = out
+            st.rerun()
 
 
 def decode_photo(upload) -> str | None:

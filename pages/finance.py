@@ -7,7 +7,7 @@ import streamlit as st
 
 from core import cashier, finance
 from core.models import PAYMENT_METHODS
-from pages.common import desk_action, engine, esc, private_download, require_station, tr, yuan
+from pages.common import desk_action, engine, esc, private_download, require_station, tr, void_form, yuan
 
 PAGE_SIZE = 50
 INVOICE_STATE_KEYS = {"pending": "finance.inv_pending", "invoiced": "finance.inv_invoiced",
@@ -119,17 +119,7 @@ with tab_void:
     find = st.text_input(tr("finance.void_find"), key="fin_void_find")
     if find.strip():
         found, _ = finance.list_renewals(eng, station.event_id, finance.Filters(search=find), limit=PAGE_SIZE)
-        with st.form("fin_void", clear_on_submit=True):
-            choice = st.selectbox(tr("cashier.void_which"), found, index=None, placeholder=tr("cashier.choose"),
-                                  format_func=lambda r: f"{r['receipt_no']} · {r['name']} · {r['plate']} · ￥{yuan(r['total_fen'])}")
-            reason = st.text_input(tr("ui.reason"), key="fin_void_reason")
-            submitted = st.form_submit_button(tr("cashier.void"), type="primary")
-        if submitted:
-            with desk_action():
-                out = cashier.void_renewal(eng, renewal_id=choice["renewal_id"] if choice else None, reason=reason,
-                                           desk=station.desk, staff_id=station.staff_id)
-                st.success(tr("cashier.voided", receipt_no=out["receipt_no"], gifts=out["reclaim_gifts"],
-                              prizes=out["reclaim_prizes"]))
+        void_form(found, prefix="fin_void")
     st.subheader(tr("finance.void_list"))
     _, vt = finance.list_renewals(eng, station.event_id, finance.Filters(status="voided"), limit=0)
     if vt["count"]:

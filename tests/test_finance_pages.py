@@ -171,7 +171,7 @@ def test_manager_voids_any_renewal_from_the_finance_page(store):
     at.text_input(key="fin_void_find").input(r[0]["receipt_no"]).run()
     form_select = [s for s in at.selectbox if s.label == "要作废的续保"][0]
     form_select.select_index(0)
-    at.text_input(key="fin_void_reason").input("客户取消")
+    [t for t in at.text_input if t.label == "原因"][0].input("客户取消")
     [b for b in at.button if b.label == "作废"][0].click().run()
     assert not at.exception
     assert any("已作废" in s.value for s in at.success)
