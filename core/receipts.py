@@ -86,21 +86,41 @@ def _receipt(s, *, event_id: int, invitation_id: int, gift_issue_ids: list[int],
                    items=items)
 
 
+def store_receipt(s, *, event_id: int, invitation_id: int, desk: str, staff_id: int | None,
+                  gift_issue_ids: list[int] = (), draw_ids: list[int] = ()) -> PrintJob:
+    """Inside the hand-out's own transaction: number the receipt, store it as a print job with its
+    exact bytes ('pending', or 'screen' with no printer) and stamp the receipt number on what was
+    handed out. Nothing is sent here: send_job runs after the commit. A crash between the two
+    leaves a pending job that recover_pending turns into a reprintable one, never a hand-out
+    without its receipt."""
+    printer = s.execute(select(DeskPrinter).where(DeskPrinter.desk == desk)).scalar_one_or_none() or DeskPrinter(desk=desk)
+    receipt = _receipt(s, event_id=event_id, invitation_id=invitation_id, gift_issue_ids=list(gift_issue_ids),
+                       draw_ids=list(draw_ids), desk=desk, staff_id=staff_id, receipt_no=next_receipt_no(s, event_id))
+    job = store_job(s, receipt, printer, event_id=event_id, desk=desk)
+    if gift_issue_ids:
+        s.execute(update(GiftIssue).where(GiftIssue.id.in_(list(gift_issue_ids))).values(receipt_no=job.receipt_no))
+    if draw_ids:
+        s.execute(update(DrawResult).where(DrawResult.id.in_(list(draw_ids))).values(receipt_no=job.receipt_no))
+    return job
+
+
 def issue_receipt(engine: Engine, *, event_id: int, invitation_id: int, desk: str, staff_id: int | None,
                   gift_issue_ids: list[int] = (), draw_ids: list[int] = ()) -> dict:
-    """Store the receipt for what was just handed out (a print job with its exact bytes), then send it."""
-    printer = desk_printer(engine, desk)
+    """Store the receipt for what was handed out earlier (a print job with its exact bytes), then
+    send it. The gift desk stores it in the hand-out's own transaction instead (gifts.serve)."""
     with write_session(engine) as s:
-        receipt = _receipt(s, event_id=event_id, invitation_id=invitation_id, gift_issue_ids=list(gift_issue_ids),
-                           draw_ids=list(draw_ids), desk=desk, staff_id=staff_id,
-                           receipt_no=next_receipt_no(s, event_id))
-        job = store_job(s, receipt, printer, event_id=event_id, desk=desk)
-        if gift_issue_ids:
-            s.execute(update(GiftIssue).where(GiftIssue.id.in_(list(gift_issue_ids))).values(receipt_no=job.receipt_no))
-        if draw_ids:
-            s.execute(update(DrawResult).where(DrawResult.id.in_(list(draw_ids))).values(receipt_no=job.receipt_no))
-        job_id = job.id
+        job_id = store_receipt(s, event_id=event_id, invitation_id=invitation_id, desk=desk, staff_id=staff_id,
+                               gift_issue_ids=gift_issue_ids, draw_ids=draw_ids).id
     return send_job(engine, job_id)
+
+
+def job_state(engine: Engine, job_id: int) -> dict:
+    """A stored job as it stands now (a replayed hand-out shows its receipt without sending it again)."""
+    with read_session(engine) as s:
+        job = s.get(PrintJob, job_id)
+        if job is None:
+            raise DeskError("receipt_unknown")
+        return job_view(job)
 
 
 def receipt_prefix(event_id: int) -> str:
