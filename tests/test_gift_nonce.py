@@ -81,3 +81,49 @@ def test_a_refused_tap_stores_no_nonce_and_a_new_nonce_acts_again(seeded):
                        renewal_id=r["renewal_id"], gift=False, draw=True, desk="礼品台1", staff_id=None, nonce="gifts|x")
     assert over["refusal"].reason == "no_draw_left" and over["job"] is None
     assert counts(seeded.engine)["draws"] == allowed
+
+
+# --- the gift desk page, reached through app.py as the gift-desk cashier --------------------
+def test_page_buttons_carry_a_nonce_and_a_retried_tap_shows_the_first_answer(seeded_sqlite, monkeypatch):
+    """The tap's first request was saved, but its answer never reached the tablet (the browser
+    retries it, with the same nonce): the page shows the same green result and the same
+    receipt, not 'already given', and no second receipt job."""
+    from tests.test_gifts import gift_desk
+
+    seeded = seeded_sqlite
+    monkeypatch.setenv("DATABASE_URL", seeded.engine.url.render_as_string(hide_password=False))
+    g, r = renewed_guest(seeded)
+    at = gift_desk(seeded)
+    at.text_input(key="gift_scan").input(seeded.codes[0]).run()
+    nonce = at.session_state[f"nonce_gift_both_{r['renewal_id']}"]
+    button = at.button(key=nonce)  # keyed by its nonce
+    assert button.label == "发续保礼并抽奖"
+    first = gifts.serve(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
+                        renewal_id=r["renewal_id"], gift=True, draw=True, desk="礼品台1",
+                        staff_id=seeded.gift_staff_id, nonce=nonce)  # the first request, answer lost
+    before = counts(seeded.engine)
+    button.click().run()
+    assert not at.exception
+    html = "\n".join(str(h.proto.body) for h in at.get("html"))
+    assert f"已发放：{first['gift']}" in html and "不能发放" not in html and "已发放（" not in html
+    preview = "\n".join(c.value for c in at.code)
+    assert first["job"]["receipt_no"] in preview  # the same receipt on screen
+    assert counts(seeded.engine) == before  # nothing handed out, drawn or queued again
+    assert f"nonce_gift_both_{r['renewal_id']}" not in at.session_state  # spent: the next tap is a new one
+
+
+def test_page_one_tap_gives_once_and_spends_the_nonce(seeded_sqlite, monkeypatch):
+    from tests.test_gifts import gift_desk
+
+    seeded = seeded_sqlite
+    monkeypatch.setenv("DATABASE_URL", seeded.engine.url.render_as_string(hide_password=False))
+    g, r = renewed_guest(seeded)
+    at = gift_desk(seeded)
+    at.text_input(key="gift_scan").input(seeded.codes[0]).run()
+    before = counts(seeded.engine)
+    form = f"nonce_gift_arrival_{g['invitation_id']}"
+    at.button(key=at.session_state[form]).click().run()
+    assert not at.exception
+    after = counts(seeded.engine)
+    assert (after["gifts"], after["jobs"]) == (before["gifts"] + 1, before["jobs"] + 1)
+    assert form not in at.session_state and not [b for b in at.button if b.label == "发到店礼"]
