@@ -49,6 +49,8 @@ def serve(invitation_id: int, renewal_id: int | None, *, gift: bool, draw: bool,
 
 
 st.title(tr("page.gifts"))
+if receipts.desk_printer(eng, station.desk).connection == "none":  # say so before the first receipt, not after
+    st.info(tr("giftdesk.no_printer", desk=esc(station.desk)), icon="🖨️")
 st.text_input(tr("gifts.scan_label"), key="gift_scan", on_change=on_scan, placeholder=tr("checkin.scan_placeholder"))
 
 if ss.get("gift_msg"):
@@ -93,6 +95,8 @@ if job:
         st.info(tr("giftdesk.job_pending", receipt_no=job["receipt_no"]))
     elif job["status"] == "printed":
         st.success(tr("gifts.printed", receipt_no=job["receipt_no"]) + (f" · {tr('receipts.copy')}" if job.get("is_copy") else ""))
+    elif job["status"] == "screen":  # no printer at this desk: the receipt below is the one to show
+        st.info(tr("giftdesk.on_screen", receipt_no=job["receipt_no"]) + (f" · {tr('receipts.copy')}" if job.get("is_copy") else ""))
     if job.get("job_id"):
         with st.expander(tr("gifts.preview"), expanded=job["status"] == "screen"):
             view = receipts.preview(eng, job["job_id"])
@@ -189,7 +193,7 @@ with st.expander(tr("receipts.find")):
         state = tr("job.printed") if row["printed"] else tr(f"job.{row['status']}")
         c1.markdown(f"**{esc(row['receipt_no'])}** · {row['time']} · {esc(row['title'])} · {esc(row['customer'])} "
                     f"{esc(row['phone'])}  \n{esc(row['items'])} · {state}")
-        if c2.button(tr("receipts.reprint_copy") if row["printed"] else tr("gifts.reprint"),
+        if c2.button(tr("receipts.reprint_copy") if row["delivered"] else tr("gifts.reprint"),
                      key=f"reprint_any_{row['receipt_no']}"):
             with desk_action():
                 ss["gift_job"] = receipts.reprint(eng, job_id=row["job_id"], desk=station.desk, staff_id=station.staff_id)

@@ -127,3 +127,41 @@ def test_page_one_tap_gives_once_and_spends_the_nonce(seeded_sqlite, monkeypatch
     after = counts(seeded.engine)
     assert (after["gifts"], after["jobs"]) == (before["gifts"] + 1, before["jobs"] + 1)
     assert form not in at.session_state and not [b for b in at.button if b.label == "发到店礼"]
+
+
+# --- reprint feedback on a desk without a printer (walkthrough) ---------------------------------
+def test_a_screen_receipt_reprinted_is_marked_copy(seeded):
+    """The receipt was shown on a printer-less desk's screen: that was the original; its reprint
+    (on screen or on paper) carries 副本 like a paper one's."""
+    g, r = renewed_guest(seeded)
+    done = gifts.serve(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
+                       renewal_id=r["renewal_id"], gift=True, draw=False, desk="礼品台1", staff_id=None)
+    assert done["job"]["status"] == "screen" and not done["job"]["is_copy"]
+    again = receipts.reprint(seeded.engine, job_id=done["job"]["job_id"], desk="礼品台1")
+    assert again["status"] == "screen" and again["is_copy"]
+    assert "【副本 COPY】" in receipts.preview(seeded.engine, again["job_id"])["lines"]
+    assert "【副本 COPY】" not in receipts.preview(seeded.engine, done["job"]["job_id"])["lines"]
+    [row] = receipts.search(seeded.engine, event_id=seeded.event_id, query=done["job"]["receipt_no"])
+    assert row["delivered"] and not row["printed"]
+
+
+def test_page_says_when_the_desk_has_no_printer_and_marks_an_on_screen_copy(seeded_sqlite, monkeypatch):
+    from tests.test_gifts import gift_desk
+
+    seeded = seeded_sqlite
+    monkeypatch.setenv("DATABASE_URL", seeded.engine.url.render_as_string(hide_password=False))
+    g, r = renewed_guest(seeded)
+    done = gifts.serve(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
+                       renewal_id=r["renewal_id"], gift=True, draw=False, desk="礼品台1", staff_id=None)
+    at = gift_desk(seeded)
+    assert any("未设置小票打印机" in i.value and "活动设置" in i.value for i in at.info)
+    at.text_input(key="gift_receipt_q").input(done["job"]["receipt_no"]).run()
+    button = at.button(key=f"reprint_any_{done['job']['receipt_no']}")
+    assert button.label == "补打（副本）"
+    button.click().run()
+    assert not at.exception
+    assert any("显示在屏幕上" in i.value and "副本" in i.value for i in at.info)
+    assert "【副本 COPY】" in "\n".join(c.value for c in at.code)
+    receipts.save_desk_printer(seeded.engine, desk="礼品台1", connection="network", host="127.0.0.1", port=9)
+    at.run()
+    assert not any("未设置小票打印机" in i.value for i in at.info)  # a desk with a printer is not told
