@@ -44,3 +44,31 @@ def test_double_click_on_give_hands_out_once_with_one_receipt(app, page):
         assert s.execute(select(func.count()).select_from(DrawResult).where(DrawResult.renewal_id == r["renewal_id"])).scalar_one() == 1
         assert s.execute(select(func.count()).select_from(PrintJob)).scalar_one() == jobs_before + 1
     assert len(app.printer.wait_for(printed_before + 1)) == printed_before + 1
+    for w, h in ((1920, 1080), (390, 844)):
+        page.set_viewport_size({"width": w, "height": h})
+        page.get_by_text(f"小票已打印：{receipt_no}").wait_for()
+        shot(page, f"gift-double-click-{w}x{h}")
+
+
+def test_a_desk_without_a_printer_says_so_and_shows_the_receipt_on_screen(app, page):
+    with read_session(app.engine) as s:
+        code = s.execute(select(Invitation.code).where(Invitation.event_id == app.event_id)
+                         .order_by(Invitation.id).offset(46).limit(1)).scalar_one()
+    guest = checkin.find(app.engine, event_id=app.event_id, raw=code)[0]
+    cashier.record_renewal(app.engine, event_id=app.event_id, invitation_id=guest["invitation_id"],
+                           vehicle_id=guest["vehicles"][0]["id"], insurer="平安", compulsory="950",
+                           commercial="2000", vehicle_tax="0", payment_method="cash", desk="收银台1", staff_id=None)
+    printed_before = len(app.printer.received)
+    page.set_viewport_size({"width": 1024, "height": 768})
+    sign_in(page, app, "马礼品", "礼品台2")  # no printer is set for this desk
+    page.locator('[data-testid="stSidebarNavLink"]', has_text="礼品发放").click()
+    page.get_by_text("未设置小票打印机").wait_for()
+    scan(page, "gift_scan", code)
+    page.get_by_role("button", name="只发续保礼").click()
+    page.get_by_text("已显示在屏幕上").wait_for()
+    page.get_by_text("续保礼品领取凭证").first.wait_for()  # the receipt itself, opened on screen
+    for w, h in ((1024, 768), (1920, 1080), (390, 844)):
+        page.set_viewport_size({"width": w, "height": h})
+        page.get_by_text("已显示在屏幕上").wait_for()
+        shot(page, f"gift-no-printer-{w}x{h}")
+    assert len(app.printer.received) == printed_before  # nothing went to another desk's printer
