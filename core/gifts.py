@@ -102,44 +102,103 @@ def _take_one(s: Session, gift: GiftType) -> None:
                         left=sub.stock if usable else 0, substitute_id=sub.id if usable else None)
 
 
+def _hand_out(s: Session, *, event_id: int, invitation_id: int, desk: str, staff_id: int | None, kind: str,
+              renewal_id: int | None, gift_type_id: int | None) -> dict:
+    """The hand-out inside the caller's transaction; every refusal is raised before anything is written."""
+    inv = s.execute(select(Invitation).where(Invitation.id == invitation_id).with_for_update()).scalar_one_or_none()
+    if inv is None or inv.event_id != event_id:
+        raise DeskError("unknown_code")
+    if kind == "renewal":
+        r = s.get(Renewal, renewal_id) if renewal_id else None
+        if r is None or r.invitation_id != invitation_id or r.voided_at is not None:
+            raise DeskError("not_renewed")
+        given = s.execute(select(GiftIssue).where(GiftIssue.renewal_id == r.id, GiftIssue.kind == "renewal")).scalar_one_or_none()
+        if given is not None:
+            raise DeskError("gift_already_given", at=given.at.strftime("%H:%M:%S"), desk=given.desk)
+    else:
+        if not s.execute(select(CheckIn.id).where(CheckIn.invitation_id == invitation_id, CheckIn.undone_at.is_(None))).first():
+            raise DeskError("not_checked_in")
+        given = s.execute(select(GiftIssue).where(GiftIssue.invitation_id == invitation_id, GiftIssue.kind == "arrival")).scalar_one_or_none()
+        if given is not None:
+            raise DeskError("gift_already_given", at=given.at.strftime("%H:%M:%S"), desk=given.desk)
+    primary = primary_gift(s, event_id, kind)
+    gift = s.get(GiftType, gift_type_id) if gift_type_id else primary
+    if gift is None or gift.event_id != event_id or gift.kind != kind:
+        raise DeskError("gift_unknown")
+    if gift.id != (primary.id if primary else None) and (primary is None or primary.substitute_id != gift.id):
+        raise DeskError("gift_unknown")
+    s.execute(select(GiftType.id).where(GiftType.id == gift.id).with_for_update())
+    _take_one(s, gift)
+    issue = GiftIssue(event_id=event_id, invitation_id=invitation_id, renewal_id=renewal_id if kind == "renewal" else None,
+                      gift_type_id=gift.id, kind=kind, substituted_for=primary.id if primary and gift.id != primary.id else None,
+                      desk=desk, staff_id=staff_id, at=now())
+    s.add(issue)
+    s.flush()
+    return {"gift_issue_id": issue.id, "gift": gift.name, "kind": kind, "substitute": issue.substituted_for is not None}
+
+
 def hand_out_gift(engine: Engine, *, event_id: int, invitation_id: int, desk: str, staff_id: int | None,
                   kind: str = "renewal", renewal_id: int | None = None, gift_type_id: int | None = None,
                   nonce: str | None = None) -> dict:
     """Hand out the renewal gift for one renewal (or the arrival gift for a checked-in batch)."""
     def body(s: Session) -> dict:
-        inv = s.execute(select(Invitation).where(Invitation.id == invitation_id).with_for_update()).scalar_one_or_none()
-        if inv is None or inv.event_id != event_id:
-            raise DeskError("unknown_code")
-        if kind == "renewal":
-            r = s.get(Renewal, renewal_id) if renewal_id else None
-            if r is None or r.invitation_id != invitation_id or r.voided_at is not None:
-                raise DeskError("not_renewed")
-            given = s.execute(select(GiftIssue).where(GiftIssue.renewal_id == r.id, GiftIssue.kind == "renewal")).scalar_one_or_none()
-            if given is not None:
-                raise DeskError("gift_already_given", at=given.at.strftime("%H:%M:%S"), desk=given.desk)
-        else:
-            if not s.execute(select(CheckIn.id).where(CheckIn.invitation_id == invitation_id, CheckIn.undone_at.is_(None))).first():
-                raise DeskError("not_checked_in")
-            given = s.execute(select(GiftIssue).where(GiftIssue.invitation_id == invitation_id, GiftIssue.kind == "arrival")).scalar_one_or_none()
-            if given is not None:
-                raise DeskError("gift_already_given", at=given.at.strftime("%H:%M:%S"), desk=given.desk)
-        primary = primary_gift(s, event_id, kind)
-        gift = s.get(GiftType, gift_type_id) if gift_type_id else primary
-        if gift is None or gift.event_id != event_id or gift.kind != kind:
-            raise DeskError("gift_unknown")
-        if gift.id != (primary.id if primary else None) and (primary is None or primary.substitute_id != gift.id):
-            raise DeskError("gift_unknown")
-        s.execute(select(GiftType.id).where(GiftType.id == gift.id).with_for_update())
-        _take_one(s, gift)
-        issue = GiftIssue(event_id=event_id, invitation_id=invitation_id, renewal_id=renewal_id if kind == "renewal" else None,
-                          gift_type_id=gift.id, kind=kind, substituted_for=primary.id if primary and gift.id != primary.id else None,
-                          desk=desk, staff_id=staff_id, at=now())
-        s.add(issue)
-        s.flush()
-        return {"gift_issue_id": issue.id, "gift": gift.name, "kind": kind, "substitute": issue.substituted_for is not None}
+        return _hand_out(s, event_id=event_id, invitation_id=invitation_id, desk=desk, staff_id=staff_id, kind=kind,
+                         renewal_id=renewal_id, gift_type_id=gift_type_id)
 
     return run_action(engine, f"gift_{kind}", body, event_id=event_id, desk=desk, staff_id=staff_id,
                       raw=f"inv {invitation_id} r {renewal_id} g {gift_type_id}", nonce=nonce)
+
+
+def _draw(s: Session, *, event_id: int, renewal_id: int, desk: str, staff_id: int | None,
+          randbelow: Callable[[int], int]) -> dict:
+    """One draw inside the caller's transaction; every refusal is raised before anything is written."""
+    r = s.execute(select(Renewal).where(Renewal.id == renewal_id).with_for_update()).scalar_one_or_none()
+    if r is None or r.event_id != event_id or r.voided_at is not None:
+        raise DeskError("not_renewed")
+    event = s.get(Event, event_id)
+    done = s.execute(select(func.count()).select_from(DrawResult).where(DrawResult.renewal_id == r.id)).scalar_one()
+    if done >= draws_allowed(event, r):
+        raise DeskError("no_draw_left")
+    prizes = s.execute(select(GiftType).where(GiftType.event_id == event_id, GiftType.kind == "prize")
+                       .order_by(GiftType.id).with_for_update()).scalars().all()
+    ts = now()
+    box = [p for p in prizes if not p.is_consolation and (p.release_after is None or p.release_after <= ts)]
+    if event.draw_mode == "odds":
+        tickets = [(p, p.initial_stock) for p in box]
+        blanks = event.draw_blank_tickets
+    else:
+        tickets = [(p, p.stock) for p in box]
+        blank_drawn = s.execute(select(func.count()).select_from(DrawResult).where(
+            DrawResult.event_id == event_id, DrawResult.drawn_prize_id.is_(None))).scalar_one()
+        blanks = max(0, event.draw_blank_tickets - blank_drawn)
+    total = sum(n for _, n in tickets) + blanks
+    if total <= 0:
+        raise DeskError("box_empty")
+    pick = randbelow(total)
+    drawn = None
+    acc = 0
+    for p, n in tickets:
+        acc += n
+        if pick < acc:
+            drawn = p
+            break
+    prize = drawn
+    if drawn is not None and drawn.stock <= 0:  # odds mode: that prize has run out
+        consolation = next((p for p in prizes if p.is_consolation and p.stock > 0), None)
+        prize = consolation
+    if prize is not None:
+        s.execute(update(GiftType).where(GiftType.id == prize.id, GiftType.stock > 0).values(stock=GiftType.stock - 1))
+    seen = {p.name: n for p, n in tickets}
+    seen[BLANK] = blanks
+    result = DrawResult(event_id=event_id, invitation_id=r.invitation_id, renewal_id=r.id, chance_no=done + 1,
+                        prize_id=prize.id if prize else None, drawn_prize_id=drawn.id if drawn else None,
+                        box_seen=json.dumps(seen, ensure_ascii=False), random_value=pick, mode=event.draw_mode,
+                        desk=desk, staff_id=staff_id, at=ts)
+    s.add(result)
+    s.flush()
+    return {"draw_id": result.id, "chance_no": result.chance_no, "prize": prize.name if prize else BLANK,
+            "won": prize is not None, "consolation": prize is not None and prize is not drawn,
+            "value_fen": prize.value_fen if prize else 0, "random_value": pick, "tickets": total}
 
 
 def draw_prize(engine: Engine, *, event_id: int, renewal_id: int, desk: str, staff_id: int | None,
@@ -151,53 +210,7 @@ def draw_prize(engine: Engine, *, event_id: int, renewal_id: int, desk: str, sta
     consolation prize when the drawn prize has run out. A top prize joins only after its
     release time. The box as seen and the random number are recorded."""
     def body(s: Session) -> dict:
-        r = s.execute(select(Renewal).where(Renewal.id == renewal_id).with_for_update()).scalar_one_or_none()
-        if r is None or r.event_id != event_id or r.voided_at is not None:
-            raise DeskError("not_renewed")
-        event = s.get(Event, event_id)
-        done = s.execute(select(func.count()).select_from(DrawResult).where(DrawResult.renewal_id == r.id)).scalar_one()
-        if done >= draws_allowed(event, r):
-            raise DeskError("no_draw_left")
-        prizes = s.execute(select(GiftType).where(GiftType.event_id == event_id, GiftType.kind == "prize")
-                           .order_by(GiftType.id).with_for_update()).scalars().all()
-        ts = now()
-        box = [p for p in prizes if not p.is_consolation and (p.release_after is None or p.release_after <= ts)]
-        if event.draw_mode == "odds":
-            tickets = [(p, p.initial_stock) for p in box]
-            blanks = event.draw_blank_tickets
-        else:
-            tickets = [(p, p.stock) for p in box]
-            blank_drawn = s.execute(select(func.count()).select_from(DrawResult).where(
-                DrawResult.event_id == event_id, DrawResult.drawn_prize_id.is_(None))).scalar_one()
-            blanks = max(0, event.draw_blank_tickets - blank_drawn)
-        total = sum(n for _, n in tickets) + blanks
-        if total <= 0:
-            raise DeskError("box_empty")
-        pick = randbelow(total)
-        drawn = None
-        acc = 0
-        for p, n in tickets:
-            acc += n
-            if pick < acc:
-                drawn = p
-                break
-        prize = drawn
-        if drawn is not None and drawn.stock <= 0:  # odds mode: that prize has run out
-            consolation = next((p for p in prizes if p.is_consolation and p.stock > 0), None)
-            prize = consolation
-        if prize is not None:
-            s.execute(update(GiftType).where(GiftType.id == prize.id, GiftType.stock > 0).values(stock=GiftType.stock - 1))
-        seen = {p.name: n for p, n in tickets}
-        seen[BLANK] = blanks
-        result = DrawResult(event_id=event_id, invitation_id=r.invitation_id, renewal_id=r.id, chance_no=done + 1,
-                            prize_id=prize.id if prize else None, drawn_prize_id=drawn.id if drawn else None,
-                            box_seen=json.dumps(seen, ensure_ascii=False), random_value=pick, mode=event.draw_mode,
-                            desk=desk, staff_id=staff_id, at=ts)
-        s.add(result)
-        s.flush()
-        return {"draw_id": result.id, "chance_no": result.chance_no, "prize": prize.name if prize else BLANK,
-                "won": prize is not None, "consolation": prize is not None and prize is not drawn,
-                "value_fen": prize.value_fen if prize else 0, "random_value": pick, "tickets": total}
+        return _draw(s, event_id=event_id, renewal_id=renewal_id, desk=desk, staff_id=staff_id, randbelow=randbelow)
 
     return run_action(engine, "draw", body, event_id=event_id, desk=desk, staff_id=staff_id,
                       raw=f"renewal {renewal_id}", nonce=nonce)
@@ -291,42 +304,83 @@ def set_draw_rules(engine: Engine, *, event_id: int, mode: str, blank_tickets: i
     return run_action(engine, "draw_rules", body, event_id=event_id, desk=desk, staff_id=staff_id, raw=mode)
 
 
+class _NothingDone(DeskError):
+    """Every part of a gift-desk tap was refused: nothing is saved, the first refusal is audited."""
+    def __init__(self, refusals: list[DeskError]):
+        super().__init__(refusals[0].reason, **refusals[0].info)
+        self.refusals = refusals
+        if len(refusals) > 1:
+            self.info = {**refusals[0].info, "also": [r.reason for r in refusals[1:]]}
+
+
 def serve(engine: Engine, *, event_id: int, invitation_id: int, desk: str, staff_id: int | None,
           renewal_id: int | None = None, gift: bool = True, draw: bool = False, kind: str = "renewal",
-          gift_type_id: int | None = None) -> dict:
-    """The gift desk's button: hand out and/or draw (each saved in its own transaction), then one
-    receipt for what was saved. A refusal of one part never skips the other (a gift out of stock
-    still draws; an empty box still gives the gift); refusals come back in 'refusals' (the first
-    also in 'refusal') for the desk to show. gift_type_id picks the substitute, so substitute +
-    draw is one call and one receipt."""
+          gift_type_id: int | None = None, nonce: str | None = None,
+          randbelow: Callable[[int], int] = secrets.randbelow) -> dict:
+    """The gift desk's button: hand out and/or draw, and store their one receipt as a print job,
+    all in ONE transaction (a crash can never leave a gift given without its receipt job); the
+    receipt is sent after the commit. A refusal of one part never skips the other (a gift out of
+    stock still draws; an empty box still gives the gift): each part runs in a savepoint, and its
+    refusal comes back in 'refusals' (the first also in 'refusal') for the desk to show.
+    gift_type_id picks the substitute, so substitute + draw is one call and one receipt.
+
+    nonce: a repeated tap (double click, a retried request) replays the first answer, with the
+    same receipt as it stands now: no second hand-out, draw, receipt or print job."""
     from core import receipts
 
+    def body(s: Session) -> dict:
+        out: dict = {"gift": None, "gift_issue_id": None, "substitute": False, "prize": None, "won": False,
+                     "draw_id": None, "job": None, "refusals": []}
+        refused: list[DeskError] = []
+        if gift:
+            try:
+                with s.begin_nested():
+                    given = _hand_out(s, event_id=event_id, invitation_id=invitation_id, desk=desk, staff_id=staff_id,
+                                      kind=kind, renewal_id=renewal_id, gift_type_id=gift_type_id)
+                out.update(gift=given["gift"], gift_issue_id=given["gift_issue_id"], substitute=given["substitute"])
+            except DeskError as refusal:  # e.g. the gift ran out: the draw still happens
+                refused.append(refusal)
+        if draw:
+            try:
+                with s.begin_nested():
+                    drawn = _draw(s, event_id=event_id, renewal_id=renewal_id, desk=desk, staff_id=staff_id,
+                                  randbelow=randbelow)
+                out.update(prize=drawn["prize"], won=drawn["won"], draw_id=drawn["draw_id"],
+                           chance_no=drawn["chance_no"], random_value=drawn["random_value"])
+            except DeskError as refusal:
+                refused.append(refusal)
+        if out["gift_issue_id"] is None and out["draw_id"] is None:
+            raise _NothingDone(refused or [DeskError("nothing_due")])
+        job = receipts.store_receipt(s, event_id=event_id, invitation_id=invitation_id, desk=desk, staff_id=staff_id,
+                                     gift_issue_ids=[out["gift_issue_id"]] if out["gift_issue_id"] else [],
+                                     draw_ids=[out["draw_id"]] if out["draw_id"] else [])
+        out["job"] = receipts.job_view(job)
+        out["refusals"] = [{"reason": r.reason, "info": r.info} for r in refused]
+        return out
+
     done: dict = {"gift": None, "substitute": False, "prize": None, "won": False, "job": None, "refusal": None,
-                  "refusals": []}
-    gift_ids, draw_ids = [], []
-    if gift:
+                  "refusals": [], "replayed": False}
+    try:
+        saved = run_action(engine, "gift_desk", body, event_id=event_id, desk=desk, staff_id=staff_id,
+                           raw=f"inv {invitation_id} r {renewal_id} g {gift_type_id} {'gift' if gift else ''}"
+                               f"{'+' if gift and draw else ''}{'draw' if draw else ''}", nonce=nonce)
+    except _NothingDone as nothing:
+        done["refusals"] = nothing.refusals
+    except DeskError as refusal:  # the store refused or failed: nothing of this tap was saved
+        done["refusals"] = [refusal]
+    else:
+        done.update({k: saved[k] for k in ("gift", "substitute", "prize", "won", "job")})
+        done["refusals"] = [DeskError(r["reason"], **r["info"]) for r in saved["refusals"]]
+        done["replayed"] = bool(saved.get("replayed"))
+        job_id = saved["job"]["job_id"]
         try:
-            out = hand_out_gift(engine, event_id=event_id, invitation_id=invitation_id, renewal_id=renewal_id,
-                                kind=kind, gift_type_id=gift_type_id, desk=desk, staff_id=staff_id)
-            gift_ids.append(out["gift_issue_id"])
-            done["gift"], done["substitute"] = out["gift"], out["substitute"]
-        except DeskError as refusal:  # e.g. the gift ran out: the draw still happens
-            done["refusals"].append(refusal)
-    if draw:
-        try:
-            out = draw_prize(engine, event_id=event_id, renewal_id=renewal_id, desk=desk, staff_id=staff_id)
-            draw_ids.append(out["draw_id"])
-            done["prize"], done["won"] = out["prize"], out["won"]
-        except DeskError as refusal:
-            done["refusals"].append(refusal)
-    done["refusal"] = done["refusals"][0] if done["refusals"] else None
-    if gift_ids or draw_ids:
-        try:
-            done["job"] = receipts.issue_receipt(engine, event_id=event_id, invitation_id=invitation_id, desk=desk,
-                                                 staff_id=staff_id, gift_issue_ids=gift_ids, draw_ids=draw_ids)
-        except Exception:  # noqa: BLE001 - what was saved stays saved, and the desk is told so
+            if done["replayed"]:  # the first tap stored and sent it: show it as it stands, never send twice
+                done["job"] = receipts.job_state(engine, job_id)
+            elif saved["job"]["status"] == "pending":
+                done["job"] = receipts.send_job(engine, job_id)
+        except Exception:  # noqa: BLE001 - the hand-out and its job are saved; the job is offered for reprint
             import logging
 
-            logging.getLogger("renewday").exception("receipt after a saved hand-out failed")
-            done["refusal"] = DeskError("receipt_not_saved", gift=done["gift"] or "", prize=done["prize"] or "")
+            logging.getLogger("renewday").exception("sending the receipt of a saved hand-out failed")
+    done["refusal"] = done["refusals"][0] if done["refusals"] else None
     return done

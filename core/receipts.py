@@ -2,8 +2,9 @@
 sent within the printer's timeout, reprinted from a searchable list.
 
 Receipt numbers (LP<event>-00001 …) count real receipts only: test prints and reprints take no
-number. A reprint is marked 副本 only when the receipt already printed once; a receipt that never
-printed comes out as the original."""
+number. A reprint is marked 副本 only when the receipt was already handed over once (printed on
+paper, or shown on the screen of a desk without a printer); a receipt that never came out comes
+out as the original."""
 from __future__ import annotations
 
 import json
@@ -86,21 +87,41 @@ def _receipt(s, *, event_id: int, invitation_id: int, gift_issue_ids: list[int],
                    items=items)
 
 
+def store_receipt(s, *, event_id: int, invitation_id: int, desk: str, staff_id: int | None,
+                  gift_issue_ids: list[int] = (), draw_ids: list[int] = ()) -> PrintJob:
+    """Inside the hand-out's own transaction: number the receipt, store it as a print job with its
+    exact bytes ('pending', or 'screen' with no printer) and stamp the receipt number on what was
+    handed out. Nothing is sent here: send_job runs after the commit. A crash between the two
+    leaves a pending job that recover_pending turns into a reprintable one, never a hand-out
+    without its receipt."""
+    printer = s.execute(select(DeskPrinter).where(DeskPrinter.desk == desk)).scalar_one_or_none() or DeskPrinter(desk=desk)
+    receipt = _receipt(s, event_id=event_id, invitation_id=invitation_id, gift_issue_ids=list(gift_issue_ids),
+                       draw_ids=list(draw_ids), desk=desk, staff_id=staff_id, receipt_no=next_receipt_no(s, event_id))
+    job = store_job(s, receipt, printer, event_id=event_id, desk=desk)
+    if gift_issue_ids:
+        s.execute(update(GiftIssue).where(GiftIssue.id.in_(list(gift_issue_ids))).values(receipt_no=job.receipt_no))
+    if draw_ids:
+        s.execute(update(DrawResult).where(DrawResult.id.in_(list(draw_ids))).values(receipt_no=job.receipt_no))
+    return job
+
+
 def issue_receipt(engine: Engine, *, event_id: int, invitation_id: int, desk: str, staff_id: int | None,
                   gift_issue_ids: list[int] = (), draw_ids: list[int] = ()) -> dict:
-    """Store the receipt for what was just handed out (a print job with its exact bytes), then send it."""
-    printer = desk_printer(engine, desk)
+    """Store the receipt for what was handed out earlier (a print job with its exact bytes), then
+    send it. The gift desk stores it in the hand-out's own transaction instead (gifts.serve)."""
     with write_session(engine) as s:
-        receipt = _receipt(s, event_id=event_id, invitation_id=invitation_id, gift_issue_ids=list(gift_issue_ids),
-                           draw_ids=list(draw_ids), desk=desk, staff_id=staff_id,
-                           receipt_no=next_receipt_no(s, event_id))
-        job = store_job(s, receipt, printer, event_id=event_id, desk=desk)
-        if gift_issue_ids:
-            s.execute(update(GiftIssue).where(GiftIssue.id.in_(list(gift_issue_ids))).values(receipt_no=job.receipt_no))
-        if draw_ids:
-            s.execute(update(DrawResult).where(DrawResult.id.in_(list(draw_ids))).values(receipt_no=job.receipt_no))
-        job_id = job.id
+        job_id = store_receipt(s, event_id=event_id, invitation_id=invitation_id, desk=desk, staff_id=staff_id,
+                               gift_issue_ids=gift_issue_ids, draw_ids=draw_ids).id
     return send_job(engine, job_id)
+
+
+def job_state(engine: Engine, job_id: int) -> dict:
+    """A stored job as it stands now (a replayed hand-out shows its receipt without sending it again)."""
+    with read_session(engine) as s:
+        job = s.get(PrintJob, job_id)
+        if job is None:
+            raise DeskError("receipt_unknown")
+        return job_view(job)
 
 
 def receipt_prefix(event_id: int) -> str:
@@ -165,8 +186,8 @@ def send_job(engine: Engine, job_id: int) -> dict:
 
 def reprint(engine: Engine, *, job_id: int, desk: str, staff_id: int | None = None) -> dict:
     """Print a receipt again, whatever became of it, as a new job with the same receipt number.
-    Marked 副本 only when the receipt already printed once; a receipt that never reached paper
-    comes out as the original. Audited."""
+    Marked 副本 (on paper and on screen alike) when the receipt already came out once, printed or
+    shown on a printer-less desk's screen; one that never came out is the original. Audited."""
     from core.audit import audit
 
     with read_session(engine) as s:
@@ -185,8 +206,12 @@ def reprint(engine: Engine, *, job_id: int, desk: str, staff_id: int | None = No
     return send_job(engine, new_id)
 
 
+DELIVERED = ("printed", "screen")  # the receipt came out: on paper, or on a printer-less desk's screen
+
+
 def _printed_before(s, job: PrintJob) -> bool:
-    q = select(PrintJob.id).where(PrintJob.receipt_no == job.receipt_no, PrintJob.status == "printed")
+    """Whether this receipt already came out once (paper or screen): its reprint is then a 副本."""
+    q = select(PrintJob.id).where(PrintJob.receipt_no == job.receipt_no, PrintJob.status.in_(DELIVERED))
     q = q.where(PrintJob.event_id == job.event_id) if job.event_id is not None else q.where(PrintJob.id == job.id)
     return s.execute(q.limit(1)).first() is not None
 
@@ -227,7 +252,7 @@ def search(engine: Engine, *, event_id: int, query: str = "", limit: int = 20) -
     q = (query or "").strip()
     with read_session(engine) as s:
         groups = s.execute(select(PrintJob.receipt_no, func.min(PrintJob.id), func.max(PrintJob.id),
-                                  func.max(case_printed()))
+                                  func.max(case_printed()), func.max(case_printed(DELIVERED)))
                            .where(PrintJob.event_id == event_id, PrintJob.receipt_no != "")
                            .group_by(PrintJob.receipt_no).order_by(func.min(PrintJob.id).desc())).all()
         match: set[str] | None = None
@@ -248,28 +273,29 @@ def search(engine: Engine, *, event_id: int, query: str = "", limit: int = 20) -
             upper = q.upper()
             match |= {r for r, *_ in groups if upper in r.upper()}
         rows = []
-        for receipt_no, first_id, last_id, printed in groups:
+        for receipt_no, first_id, last_id, printed, delivered in groups:
             if match is not None and receipt_no not in match:
                 continue
-            rows.append((receipt_no, first_id, last_id, bool(printed)))
+            rows.append((receipt_no, first_id, last_id, bool(printed), bool(delivered)))
             if len(rows) >= limit:
                 break
         out = []
-        for receipt_no, first_id, last_id, printed in rows:
+        for receipt_no, first_id, last_id, printed, delivered in rows:
             first, last = s.get(PrintJob, first_id), s.get(PrintJob, last_id)
             meta = json.loads(first.preview) if first.preview else {"receipt": {}}
             r = meta["receipt"]
-            out.append({"receipt_no": receipt_no, "job_id": last_id, "printed": printed, "status": last.status,
+            out.append({"receipt_no": receipt_no, "job_id": last_id, "printed": printed, "delivered": delivered,
+                        "status": last.status,
                         "error": last.error, "time": first.created_at.strftime("%H:%M:%S"), "desk": first.desk,
                         "title": r.get("title", ""), "customer": r.get("customer", ""), "phone": r.get("phone", ""),
                         "items": "、".join(v for _, v in r.get("items", [])), "copies": last_id != first_id})
         return out
 
 
-def case_printed():
+def case_printed(statuses: tuple[str, ...] = ("printed",)):
     from sqlalchemy import case
 
-    return case((PrintJob.status == "printed", 1), else_=0)
+    return case((PrintJob.status.in_(statuses), 1), else_=0)
 
 
 def preview(engine: Engine, job_id: int) -> dict:

@@ -35,7 +35,7 @@ CASHIER = ("cashier", "manager")
 PERMISSIONS: dict[str, tuple[str, ...] | None] = {
     # desks
     "check_in": None, "walk_in": None, "party_size": None, "add_vehicle": None, "scan": None, "search": None,
-    "gift_renewal": None, "gift_arrival": None, "draw": None, "reclaim": None, "reprint": None,
+    "gift_renewal": None, "gift_arrival": None, "draw": None, "gift_desk": None, "reclaim": None, "reprint": None,
     "renewal": CASHIER, "invoice": CASHIER,
     # manager only
     "void_renewal": MANAGER, "undo_check_in": MANAGER, "reassign": MANAGER, "top_up": MANAGER,

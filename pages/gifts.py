@@ -3,7 +3,8 @@ import streamlit as st
 
 from core import gifts, receipts
 from core.printing import render_image
-from pages.common import answered, desk_action, scan_to_guest, engine, esc, scanner, guest_lines, refusal_text, require_station, tr, verdict
+from pages.common import (answered, desk_action, engine, esc, form_nonce, guest_lines, refusal_text, require_station,
+                          scan_to_guest, scanner, spend_nonce, tr, verdict)
 
 station = require_station("gifts")
 GUEST_STATE = ("gift_reveal", "gift_offer", "gift_job", "gift_msg", "gift_celebrated")  # what a desk shows of one guest
@@ -16,13 +17,15 @@ def on_scan() -> None:
 
 
 def serve(invitation_id: int, renewal_id: int | None, *, gift: bool, draw: bool, kind: str = "renewal",
-          gift_type_id: int | None = None) -> None:
+          gift_type_id: int | None = None, form: str = "", nonce: str | None = None) -> None:
+    """One tap of a give/draw button. The button carries its form's nonce: a double click or a
+    retried request replays the first answer (same result, same receipt), never a second gift."""
     ss["gift_offer"], ss["gift_msg"] = None, None
     answered()
     try:
         done = gifts.serve(eng, event_id=station.event_id, invitation_id=invitation_id, renewal_id=renewal_id,
                            gift=gift, draw=draw, kind=kind, gift_type_id=gift_type_id, desk=station.desk,
-                           staff_id=station.staff_id)
+                           staff_id=station.staff_id, nonce=nonce)
     except Exception:  # noqa: BLE001 - what was saved stays saved; the receipt can be reprinted
         import logging
 
@@ -36,7 +39,9 @@ def serve(invitation_id: int, renewal_id: int | None, *, gift: bool, draw: bool,
         for refusal in refusals:
             if refusal.reason == "out_of_stock" and refusal.info.get("substitute_id"):
                 ss["gift_offer"] = {"renewal_id": renewal_id, "gift_type_id": refusal.info["substitute_id"], "kind": kind}
-    if done["job"] is not None:
+    if done["job"] is not None:  # something was saved: the button's next showing is a new tap
+        if form:
+            spend_nonce(form)
         reveal = {"gift": done["gift"]} if done["gift"] else {}
         if done["prize"] is not None:
             reveal.update(prize=done["prize"], won=done["won"])
@@ -44,15 +49,20 @@ def serve(invitation_id: int, renewal_id: int | None, *, gift: bool, draw: bool,
 
 
 st.title(tr("page.gifts"))
+if receipts.desk_printer(eng, station.desk).connection == "none":  # say so before the first receipt, not after
+    st.info(tr("giftdesk.no_printer", desk=esc(station.desk)), icon="🖨️")
 st.text_input(tr("gifts.scan_label"), key="gift_scan", on_change=on_scan, placeholder=tr("checkin.scan_placeholder"))
 
 if ss.get("gift_msg"):
     verdict("red", tr("gifts.refused"), [ss["gift_msg"]], foot=ss.get("gift_scanned", ""))
 offer = ss.get("gift_offer")
 if offer and ss.get("gift_guest"):
-    st.button(tr("gifts.give_substitute"), key="gift_substitute", type="primary", on_click=serve,
+    form = f"gift_sub_{ss['gift_guest']}_{offer['renewal_id']}"
+    nonce = form_nonce(form)
+    st.button(tr("gifts.give_substitute"), key=nonce, type="primary", on_click=serve,
               args=(ss["gift_guest"], offer["renewal_id"]),
-              kwargs={"gift": True, "draw": False, "kind": offer["kind"], "gift_type_id": offer["gift_type_id"]})
+              kwargs={"gift": True, "draw": False, "kind": offer["kind"], "gift_type_id": offer["gift_type_id"],
+                      "form": form, "nonce": nonce})
 for m in ss.get("gift_matches", []):
     if st.button(f"{m['name']} · {m['phone']} · {m['plates'] or tr('ui.no_plate')}", key=f"gpick_{m['invitation_id']}"):
         for key in GUEST_STATE:
@@ -81,8 +91,12 @@ if job:
             with desk_action():
                 ss["gift_job"] = receipts.reprint(eng, job_id=job["job_id"], desk=station.desk, staff_id=station.staff_id)
                 st.rerun()
+    elif job["status"] == "pending":  # saved, still being sent (or the send was cut off)
+        st.info(tr("giftdesk.job_pending", receipt_no=job["receipt_no"]))
     elif job["status"] == "printed":
         st.success(tr("gifts.printed", receipt_no=job["receipt_no"]) + (f" · {tr('receipts.copy')}" if job.get("is_copy") else ""))
+    elif job["status"] == "screen":  # no printer at this desk: the receipt below is the one to show
+        st.info(tr("giftdesk.on_screen", receipt_no=job["receipt_no"]) + (f" · {tr('receipts.copy')}" if job.get("is_copy") else ""))
     if job.get("job_id"):
         with st.expander(tr("gifts.preview"), expanded=job["status"] == "screen"):
             view = receipts.preview(eng, job["job_id"])
@@ -118,23 +132,30 @@ if inv_id:
                 st.warning(tr("receipts.gift_out", gift=esc(offer["gift"])) + (
                     tr("receipts.gift_out_sub", sub=esc(offer["substitute"])) if sub_id else tr("receipts.gift_out_none")))
             give = r["gift_due"] and (not offer["out"] or sub_id)
+            # each button is keyed by its nonce: a tap already answered cannot act again
+            forms = {f: f"gift_{f}_{r['renewal_id']}" for f in ("both", "only", "draw")}
             if give and r["draws_due"]:
+                nonce = form_nonce(forms["both"])
                 c1.button(tr("receipts.sub_and_draw", sub=offer["substitute"]) if sub_id else tr("gifts.gift_and_draw"),
-                          key=f"both_{r['renewal_id']}", type="primary", on_click=serve, args=(inv_id, r["renewal_id"]),
-                          kwargs={"gift": True, "draw": True, "gift_type_id": sub_id})
+                          key=nonce, type="primary", on_click=serve, args=(inv_id, r["renewal_id"]),
+                          kwargs={"gift": True, "draw": True, "gift_type_id": sub_id, "form": forms["both"], "nonce": nonce})
             if give:
+                nonce = form_nonce(forms["only"])
                 c2.button(tr("receipts.sub_only", sub=offer["substitute"]) if sub_id else tr("gifts.gift_only"),
-                          key=f"gift_{r['renewal_id']}", on_click=serve, args=(inv_id, r["renewal_id"]),
-                          kwargs={"gift": True, "draw": False, "gift_type_id": sub_id})
+                          key=nonce, on_click=serve, args=(inv_id, r["renewal_id"]),
+                          kwargs={"gift": True, "draw": False, "gift_type_id": sub_id, "form": forms["only"], "nonce": nonce})
             if r["draws_due"]:
-                c3.button(tr("gifts.draw", n=r["draws_due"]), key=f"draw_{r['renewal_id']}",
-                          type="primary" if not give else "secondary", on_click=serve,
-                          args=(inv_id, r["renewal_id"]), kwargs={"gift": False, "draw": True})
+                nonce = form_nonce(forms["draw"])
+                c3.button(tr("gifts.draw", n=r["draws_due"]), key=nonce,
+                          type="primary" if not give else "secondary", on_click=serve, args=(inv_id, r["renewal_id"]),
+                          kwargs={"gift": False, "draw": True, "form": forms["draw"], "nonce": nonce})
             if not r["gift_due"] and not r["draws_due"]:
                 st.caption(tr("reason.nothing_due"))
     if due["arrival_due"]:
-        st.button(tr("gifts.arrival_gift"), key="gift_arrival", on_click=serve, args=(inv_id, None),
-                  kwargs={"gift": True, "draw": False, "kind": "arrival"})
+        form = f"gift_arrival_{inv_id}"
+        nonce = form_nonce(form)
+        st.button(tr("gifts.arrival_gift"), key=nonce, on_click=serve, args=(inv_id, None),
+                  kwargs={"gift": True, "draw": False, "kind": "arrival", "form": form, "nonce": nonce})
     for item in due["reclaim"]:
         c1, c2 = st.columns([3, 1])
         c1.warning(tr("gifts.reclaim", item=esc(item["item"])))
@@ -172,7 +193,7 @@ with st.expander(tr("receipts.find")):
         state = tr("job.printed") if row["printed"] else tr(f"job.{row['status']}")
         c1.markdown(f"**{esc(row['receipt_no'])}** · {row['time']} · {esc(row['title'])} · {esc(row['customer'])} "
                     f"{esc(row['phone'])}  \n{esc(row['items'])} · {state}")
-        if c2.button(tr("receipts.reprint_copy") if row["printed"] else tr("gifts.reprint"),
+        if c2.button(tr("receipts.reprint_copy") if row["delivered"] else tr("gifts.reprint"),
                      key=f"reprint_any_{row['receipt_no']}"):
             with desk_action():
                 ss["gift_job"] = receipts.reprint(eng, job_id=row["job_id"], desk=station.desk, staff_id=station.staff_id)

@@ -91,7 +91,7 @@ def test_same_nonce_twice_is_one_invoice_and_one_party_size(seeded):
     assert audit_results(seeded.engine, "invoice") == ["ok"]
     inv = r["guest"]["invitation_id"]
     for _ in range(2):
-        out = checkin.set_party_size(seeded.engine, invitation_id=inv, size=3, desk="签到1", staff_id=None,
+        out = checkin.set_party_size(seeded.engine, invitation_id=inv, size=3, desk="签到1", staff_id=seeded.cashier_id,
                                      nonce="party|f6")
     assert out["replayed"] and audit_results(seeded.engine, "party_size") == ["ok"]
     with read_session(seeded.engine) as s:

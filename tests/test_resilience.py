@@ -83,24 +83,50 @@ def test_busy_limit_setting(monkeypatch, busy):
     assert busy_timeout_s() == (2.0 if busy == "2" else 30.0)
 
 
-def test_a_saved_hand_out_whose_receipt_fails_says_it_was_saved(seeded, monkeypatch):
-    """On a nearly full disk a saved gift used to report '本次操作未保存'."""
+def test_a_receipt_that_cannot_be_stored_undoes_the_whole_tap_and_a_failed_send_keeps_it(seeded, monkeypatch):
+    """The hand-out and its receipt job are one transaction: on a full disk while the receipt is
+    stored nothing is given (the desk is told, stock untouched, a retry works); when the send
+    itself blows up, the gift and its pending job stay saved and the job becomes reprintable."""
     from core import cashier, gifts
-    from core.models import GiftIssue
+    from core.models import GiftIssue, GiftType
     from core.store import read_session
     from sqlalchemy import func, select
 
     g = checkin.find(seeded.engine, event_id=seeded.event_id, raw=seeded.codes[0])[0]
     r = cashier.record_renewal(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
                                vehicle_id=g["vehicles"][0]["id"], insurer="平安", compulsory="950", commercial="3000",
-                               vehicle_tax="0", payment_method="pos", desk="收银台1", staff_id=seeded.cashier_id)
+                               vehicle_tax="0", payment_method="pos", desk="礼品台1", staff_id=seeded.cashier_id)
+
+    from tests.fakeprinter import free_port
+
+    receipts.save_desk_printer(seeded.engine, desk="礼品台1", connection="network", host="127.0.0.1", port=free_port())
+
+    def stock() -> int:
+        with read_session(seeded.engine) as s:
+            return sum(s.execute(select(GiftType.stock)).scalars())
 
     def disk_full(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(receipts, "issue_receipt", disk_full)
-    done = gifts.serve(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
-                       renewal_id=r["renewal_id"], desk="礼品台1", staff_id=desk_staff(seeded.engine))
-    assert done["gift"] and done["refusal"].reason == "receipt_not_saved"
+    before = stock()
+    with monkeypatch.context() as m:
+        m.setattr(receipts, "store_job", disk_full)
+        done = gifts.serve(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
+                           renewal_id=r["renewal_id"], desk="礼品台1", staff_id=desk_staff(seeded.engine), nonce="n-disk")
+    assert done["gift"] is None and done["job"] is None and done["refusal"].reason == "system_error"
+    assert stock() == before
     with read_session(seeded.engine) as s:
-        assert s.execute(select(func.count()).select_from(GiftIssue)).scalar_one() == 1
+        assert s.execute(select(func.count()).select_from(GiftIssue)).scalar_one() == 0
+        assert s.execute(select(func.count()).select_from(PrintJob)).scalar_one() == 0
+    with monkeypatch.context() as m:  # the retry (same nonce: the failed tap left none behind) gives it
+        m.setattr(receipts, "send_job", disk_full)
+        done = gifts.serve(seeded.engine, event_id=seeded.event_id, invitation_id=g["invitation_id"],
+                           renewal_id=r["renewal_id"], desk="礼品台1", staff_id=desk_staff(seeded.engine), nonce="n-disk")
+    assert done["gift"] and done["refusal"] is None and done["job"]["status"] == "pending"
+    assert stock() == before - 1
+    with write_session(seeded.engine) as s:
+        job = s.get(PrintJob, done["job"]["job_id"])
+        job.created_at = now() - timedelta(seconds=60)
+    assert receipts.recover_pending(seeded.engine) == 1
+    assert [j["receipt_no"] for j in receipts.jobs(seeded.engine, event_id=seeded.event_id, failed_only=True)] \
+        == [done["job"]["receipt_no"]]

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from core import cashier, checkin
 from core.models import AuditEntry, CheckIn, Invitation, Renewal
 from core.store import read_session
+from tests.conftest import desk_staff
 from tests.e2e.conftest import burst, choose, scan, shot, sign_in
 
 pytestmark = pytest.mark.browser
@@ -97,7 +98,7 @@ def test_void_submit_double_clicked_voids_once(app, page, mode, where):
     (g,) = fresh_guests(app, 1)
     r = cashier.record_renewal(app.engine, event_id=app.event_id, invitation_id=g["invitation_id"],
                                vehicle_id=g["vehicles"][0]["id"], insurer="平安", compulsory="950", commercial="3200",
-                               vehicle_tax="360", payment_method="cash", desk="收银台1", staff_id=None)
+                               vehicle_tax="360", payment_method="cash", desk="收银台1", staff_id=desk_staff(app.engine))
     reason = f"双击测试-{where}-{mode}"
     sign_in(page, app, "林经理", "收银台1")
     if where == "cashier":
@@ -158,7 +159,7 @@ def test_checkin_verdict_in_view_after_a_scan(app, browser, size):
     try:
         a, b = fresh_guests(app, 2)
         checkin.check_in(app.engine, event_id=app.event_id, invitation_id=b["invitation_id"], desk="签到台2",
-                         staff_id=None)  # b will be amber: the longest verdict
+                         staff_id=desk_staff(app.engine))  # b will be amber: the longest verdict
         sign_in(page, app, "陈晓东", "签到台1")
         page.locator(".st-key-checkin_scan input").wait_for()
         page.wait_for_function("() => document.activeElement && document.activeElement.closest('.st-key-checkin_scan')")
