@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0009c'
-down_revision = '0008'
+down_revision = '0009e'
 branch_labels = None
 depends_on = None
 
