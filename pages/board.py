@@ -163,18 +163,16 @@ def page_of(items: list, per_page: int) -> tuple[list[tuple[dict, str]], str]:
 
 def ranking_rows(ranking: list[dict], per_page: int = RANK_ROWS) -> tuple[list[tuple[dict, str]], str, int]:
     """The ranked first (paged as page_of does), then the unranked (no renewal yet, shown with "—")
-    where there is room on a one-page TV ranking; those left out are counted in one TV-only row
+    filling the room left on the last page; those left out are counted in one TV-only row
     ("另有 N 位尚未开单") instead of adding pages. The phone, which scrolls, shows every row."""
     ranked = [r for r in ranking if r["rank"] is not None]
     unranked = [r for r in ranking if r["rank"] is None]
     if unranked and len(ranking) > per_page:
         per_page -= 1  # one row for the count of the others
-    if len(ranked) <= per_page:
-        room = per_page - len(ranked)
-        rows = [(r, "") for r in ranked] + [(r, "" if i < room else "rd-off") for i, r in enumerate(unranked)]
-        return rows, "", max(0, len(unranked) - room)
-    rows, page = page_of(ranked, per_page)
-    return rows + [(r, "rd-off") for r in unranked], page, len(unranked)
+    pages = max(1, -(-len(ranked) // per_page))
+    room = pages * per_page - len(ranked)
+    rows, page = page_of(ranked + unranked[:room], per_page)
+    return rows + [(r, "rd-off") for r in unranked[room:]], page, max(0, len(unranked) - room)
 
 
 def ranking_panel(snap: dict) -> str:
