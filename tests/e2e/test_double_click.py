@@ -106,7 +106,7 @@ def test_void_submit_double_clicked_voids_once(app, page, mode, where):
         page.get_by_role("tab", name="作废（经理）").click()
     else:
         page.get_by_role("link", name="财务汇总").first.evaluate("el => el.click()")
-        page.get_by_role("tab", name="作废").click()
+        page.get_by_role("tab", name="作废", exact=True).click()  # not the cashier page's 作废（经理）: wait for 财务汇总
         page.get_by_label("按收据号 / 姓名 / 车牌查找要作废的续保").fill(r["receipt_no"])
         page.get_by_label("按收据号 / 姓名 / 车牌查找要作废的续保").press("Enter")
     panel = page.locator("[data-testid='stForm']").filter(has=page.get_by_role("button", name="作废", exact=True))
